@@ -1,0 +1,333 @@
+"""The ``trialfinder`` command: parses options, calls the library, renders output."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import sys
+from typing import Any, Callable, Iterator, NoReturn
+from urllib.parse import urlsplit
+
+import click
+
+from . import __version__
+from .exceptions import InputError, NotFound, ServiceError, TrialfinderError
+from .status import ExitStatus
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class InputFailure(click.ClickException):
+    """Bad input found after option parsing: one line on stderr, exit status 2."""
+
+    exit_code = ExitStatus.USAGE
+
+
+class TrialfinderGroup(click.Group):
+    """A group whose errors are always one line on stderr, with the documented exit status."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx else ""
+            _fail(f"Error: {exc.format_message()}{hint}", ExitStatus.USAGE, standalone, exc)
+        except click.ClickException as exc:
+            _fail(f"Error: {exc.format_message()}", exc.exit_code, standalone, exc)
+        except click.Abort as exc:
+            _fail("Aborted.", ExitStatus.INTERRUPTED, standalone, exc)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            # stdout was closed early (e.g. piped into head): stop quietly.
+            with contextlib.suppress(Exception):
+                sys.stdout = None  # type: ignore[assignment]
+            _fail("", ExitStatus.ERROR, standalone, exc)
+        if not standalone:
+            return code
+        sys.exit(code if isinstance(code, int) else ExitStatus.SUCCESS)
+
+
+def _fail(message: str, code: int, standalone: bool, exc: Exception) -> NoReturn:
+    if not standalone:
+        raise exc
+    if message:
+        click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def service_errors() -> Iterator[None]:
+    """Library errors as one-line CLI errors: bad input exits 2, a failed service exits 1."""
+    try:
+        yield
+    except NotFound as exc:
+        raise InputFailure(exc.message or str(exc)) from exc
+    except InputError as exc:
+        raise InputFailure(str(exc)) from exc
+    except ServiceError as exc:
+        url = getattr(exc, "url", "")
+        where = f"{getattr(exc, 'method', 'GET')} {_short_url(url)}: " if url else ""
+        raise click.ClickException(f"{where}{exc}") from exc
+    except TrialfinderError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _short_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url
+
+
+def note(message: str) -> None:
+    """A message for the person, not the data: stderr."""
+    click.echo(message, err=True)
+
+
+def _radius(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from .query import parse_radius
+
+    if value is None:
+        return None
+    try:
+        return parse_radius(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def resolve_near(text: str | None) -> Any:
+    """``--near`` text as a Place, with a note on stderr when the name was ambiguous."""
+    if text is None:
+        return None
+    from .places import resolve_place
+
+    with service_errors():
+        place = resolve_place(text)
+    if place.note:
+        note(f"note: {place.note}")
+    return place
+
+
+def api_url_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--api-url",
+        envvar="TRIALFINDER_API_URL",
+        show_envvar=True,
+        metavar="URL",
+        help="ClinicalTrials.gov API v2 base URL (a mirror, proxy or test server).",
+    )(fn)
+
+
+def make_client(api_url: str | None) -> Any:
+    from .client import Client
+
+    if api_url is not None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InputFailure(f"--api-url {api_url!r} is not an http(s) URL")
+    return Client(api_url)
+
+
+def search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that describe a search, shared by ``search`` and saved searches."""
+    options = [
+        click.option("-c", "--condition", default="multiple sclerosis", show_default=True,
+                     help="Condition or disease; '' or 'any' for every condition."),
+        click.option("-i", "--intervention", "interventions", multiple=True, metavar="DRUG",
+                     help="A drug or other intervention; repeat to OR several."),
+        click.option("-d", "--drug-class", metavar="CLASS",
+                     help="A drug class, e.g. btk, anti-cd20, s1p (see 'trialfinder drug-classes')."),
+        click.option("-t", "--term", default="", help="Other words to match anywhere in the record."),
+        click.option("-n", "--near", metavar="PLACE",
+                     help="'Boston, MA', 'Lyon, France', a US ZIP code or 'lat,lon'."),
+        click.option("-r", "--radius", callback=_radius, metavar="DISTANCE",
+                     help="How far from --near: 100mi, 150km, or a number of miles. [default: 100mi]"),
+        click.option("-s", "--status", "statuses", multiple=True, metavar="STATUS",
+                     help="Overall status, repeatable: recruiting (default), not-yet-recruiting, "
+                          "enrolling-by-invitation, active-not-recruiting, ...; 'open' means the "
+                          "first three; 'any' means no status filter."),
+        click.option("-p", "--phase", "phases", multiple=True, metavar="PHASE",
+                     help="Phase, repeatable: early-1, 1, 2, 3, 4, na."),
+        click.option("--age", type=click.IntRange(0, 125), metavar="YEARS",
+                     help="Only trials whose age limits include this age."),
+        click.option("--sex", type=click.Choice(["female", "male"], case_sensitive=False),
+                     help="Only trials open to this sex."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_query(
+    condition: str, interventions: tuple[str, ...], drug_class: str | None, term: str,
+    near: str | None, radius: Any, statuses: tuple[str, ...], phases: tuple[str, ...],
+    age: int | None, sex: str | None, sort: str = "distance", limit: int | None = None,
+) -> Any:
+    """A Query from command-line values; raises InputFailure for bad combinations."""
+    from .drugclasses import find_drug_class
+    from .query import Query, Radius, parse_phases, parse_statuses
+
+    if radius is not None and near is None:
+        raise InputFailure("--radius needs --near (where to measure from)")
+    with service_errors():
+        status_values = parse_statuses(statuses) if statuses else ("RECRUITING",)
+        query = Query(
+            condition="" if condition.strip().lower() in ("", "any") else condition,
+            interventions=tuple(i for i in interventions if i.strip()),
+            drug_class=find_drug_class(drug_class) if drug_class else None,
+            term=term,
+            statuses=status_values,
+            phases=parse_phases(phases),
+            age=age,
+            sex=sex.lower() if sex else None,
+            place=resolve_near(near),
+            radius=radius or Radius(100.0),
+            sort=sort,
+            limit=limit,
+        )
+    return query
+
+
+@click.group(cls=TrialfinderGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="trialfinder")
+def cli() -> None:
+    """Find clinical trials recruiting near you on ClinicalTrials.gov.
+
+    \b
+    Example:
+        trialfinder search --drug-class btk --near "Boston, MA" --radius 150mi
+    """
+
+
+@cli.command()
+@search_options
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N trials.")
+@click.option("--sort", type=click.Choice(["distance", "updated", "posted"]), default="distance",
+              show_default=True, help="Nearest site first, or most recently updated/posted first.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]),
+              default="table", show_default=True, help="Output format.")
+@api_url_option
+def search(fmt: str, api_url: str | None, **options: Any) -> None:
+    """Search for trials, ranked by their nearest recruiting site.
+
+    \b
+    Examples:
+        trialfinder search --near "Boston, MA"
+        trialfinder search -d btk -n 02115 -r 150mi -s open
+        trialfinder search -c "multiple sclerosis" -i ocrelizumab -p 3 --age 45 -f json
+        trialfinder search -c "" -t "smoldering" --sort updated --limit 20
+    """
+    from .render import render_search
+    from .finder import search as run_search
+
+    query = build_query(**options)
+    client = make_client(api_url)
+    with service_errors():
+        result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"))
+    click.echo(render_search(result, fmt), nl=False)
+    if fmt in ("json", "csv"):
+        note(f"{len(result.matches)} trials: {query.describe()}.")
+
+
+@cli.command()
+@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT_ID...")
+@click.option("-n", "--near", metavar="PLACE", help="Sort sites by distance from this place.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@api_url_option
+def show(nct_ids: tuple[str, ...], near: str | None, fmt: str, api_url: str | None) -> None:
+    """Show trials in full: eligibility, contacts, and every site with its status.
+
+    JSON output is one object for one trial, a list for several.
+
+    \b
+    Examples:
+        trialfinder show NCT04458051
+        trialfinder show NCT04458051 --near "Boston, MA"
+        trialfinder show NCT05147220 NCT05156281 -f json
+    """
+    from .models import Trial, normalise_nct_id
+    from .render import trial_json, trial_text
+
+    try:
+        ids = [normalise_nct_id(i) for i in nct_ids]
+    except ValueError as exc:
+        raise InputFailure(str(exc)) from None
+    place = resolve_near(near)
+    client = make_client(api_url)
+    trials = []
+    with service_errors():
+        for nct_id in ids:
+            trials.append(Trial.from_api(client.study(nct_id)))
+    if fmt == "json":
+        docs = [json.loads(trial_json(t, place)) for t in trials]
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
+    else:
+        click.echo("\n".join(trial_text(t, place) for t in trials), nl=False)
+
+
+@cli.command()
+@click.argument("place")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+def locate(place: str, fmt: str) -> None:
+    """Show what a place resolves to (offline; no request is made).
+
+    \b
+    Examples:
+        trialfinder locate "Boston, MA"
+        trialfinder locate 02115
+        trialfinder locate "Lyon, France" -f json
+    """
+    resolved = resolve_near(place)
+    if fmt == "json":
+        click.echo(json.dumps(resolved.as_dict(), indent=2))
+        return
+    extra = [resolved.kind]
+    if resolved.population:
+        extra.append(f"population {resolved.population:,}")
+    click.echo(f"{resolved.name}: {resolved.lat:.4f}, {resolved.lon:.4f} ({', '.join(extra)})")
+
+
+@cli.command("drug-classes")
+@click.argument("name", required=False)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+def drug_classes_command(name: str | None, fmt: str) -> None:
+    """List the drug classes --drug-class knows, with members and code names.
+
+    \b
+    Examples:
+        trialfinder drug-classes
+        trialfinder drug-classes btk
+    """
+    from tabulate import tabulate
+
+    from .drugclasses import drug_classes, find_drug_class
+
+    with service_errors():
+        classes = [find_drug_class(name)] if name else list(drug_classes())
+    if fmt == "json":
+        data = [
+            {"key": c.key, "name": c.name, "aliases": list(c.aliases), "description": c.description,
+             "members": [{"drug": d.name, "codes": list(d.codes), "studied_in_ms": d.studied_in_ms,
+                          "source": d.source} for d in c.members]}
+            for c in classes
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    for i, c in enumerate(classes):
+        if i:
+            click.echo()
+        click.echo(f"{c.key}: {c.name} (also: {', '.join(c.aliases)})")
+        click.echo(f"  {c.description}")
+        rows = [[d.name, ", ".join(d.codes) or "-", "yes" if d.studied_in_ms else "no"]
+                + ([d.source] if name else []) for d in c.members]
+        headers = ["Drug", "Code names", "In MS trials"] + (["Source"] if name else [])
+        click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="trialfinder")

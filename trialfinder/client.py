@@ -1,0 +1,235 @@
+"""The ClinicalTrials.gov API v2 client: one session, timeouts, retries, pagination."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Iterator, Mapping
+
+import requests
+
+from . import __version__
+from .exceptions import (
+    APIError,
+    InvalidResponse,
+    NotFound,
+    TransportError,
+    error_for,
+)
+from .models import normalise_nct_id
+
+DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
+API_URL_ENV = "TRIALFINDER_API_URL"
+PAGE_SIZE = 1000  # the API's maximum; larger values are silently capped
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_RETRYABLE = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter; ``Retry-After`` honoured up to a cap."""
+
+    tries: int = 5
+    base: float = 1.0
+    cap: float = 30.0
+    retry_after_cap: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before try number ``attempt + 1`` (attempt counts from 1)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap)
+        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+
+@dataclass
+class Page:
+    """One page of ``GET /studies``."""
+
+    studies: list[Any]
+    next_page_token: str | None
+    total_count: int | None
+
+
+class Client:
+    """A ClinicalTrials.gov API v2 client.
+
+    >>> client = Client()                      # or Client("http://127.0.0.1:8765/api/v2")
+    >>> for study in client.iter_studies({"query.cond": "multiple sclerosis"}): ...
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.requests_made = 0
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {
+                "User-Agent": f"trialfinder/{__version__}",
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"<Client {self.base_url}>"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- endpoints ---------------------------------------------------------
+
+    def study(self, nct_id: str, fields: list[str] | None = None) -> dict[str, Any]:
+        """``GET /studies/{nctId}``: one full record (redirects from aliases are followed)."""
+        nct_id = normalise_nct_id(nct_id)
+        params = {"fields": ",".join(fields)} if fields else {}
+        try:
+            data = self._get_json(f"/studies/{nct_id}", params)
+        except NotFound as exc:
+            raise NotFound(exc.response, f"no trial {nct_id} on ClinicalTrials.gov") from None
+        if not isinstance(data, dict):
+            raise InvalidResponse("expected one study object", self._url(f"/studies/{nct_id}"))
+        return data
+
+    def version(self) -> dict[str, Any]:
+        """``GET /version``: the API version and the data's timestamp."""
+        data = self._get_json("/version", {})
+        if not isinstance(data, dict):
+            raise InvalidResponse("expected a version object", self._url("/version"))
+        return data
+
+    def page(self, params: Mapping[str, str], token: str | None = None) -> Page:
+        """One page of ``GET /studies`` with ``params``; ``token`` continues a walk."""
+        query = dict(params)
+        query["pageSize"] = str(PAGE_SIZE)
+        if token:
+            query["pageToken"] = token
+        else:
+            query["countTotal"] = "true"
+        data = self._get_json("/studies", query)
+        url = self._url("/studies")
+        if not isinstance(data, dict) or not isinstance(data.get("studies"), list):
+            raise InvalidResponse("the answer has no list of studies", url)
+        next_token = data.get("nextPageToken")
+        if next_token is not None and (not isinstance(next_token, str) or not next_token):
+            raise InvalidResponse("the answer has a malformed nextPageToken", url)
+        total = data.get("totalCount")
+        return Page(data["studies"], next_token, total if isinstance(total, int) else None)
+
+    def iter_studies(self, params: Mapping[str, str], max_pages: int = 10_000) -> Iterator[Any]:
+        """Yield every study matching ``params``, following ``nextPageToken`` to the end.
+
+        Every page repeats the first page's parameters, as the API requires.
+        Raises InvalidResponse when the walk loops or comes up short of the
+        announced total, so a caller never mistakes a cut-short walk for the answer.
+        """
+        seen_tokens: set[str] = set()
+        token: str | None = None
+        total: int | None = None
+        count = 0
+        for _ in range(max_pages):
+            page = self.page(params, token)
+            if token is None:
+                total = page.total_count
+            count += len(page.studies)
+            yield from page.studies
+            token = page.next_page_token
+            if token is None:
+                break
+            if token in seen_tokens:
+                raise InvalidResponse("the API sent the same page token twice", self._url("/studies"))
+            seen_tokens.add(token)
+        else:
+            raise InvalidResponse(f"gave up after {max_pages} pages", self._url("/studies"))
+        if total is not None and count < total:
+            raise InvalidResponse(
+                f"the walk ended after {count} of {total} studies", self._url("/studies")
+            )
+
+    # -- transport ---------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
+        response = self._get(path, params)
+        try:
+            return response.json()
+        except (ValueError, requests.exceptions.RequestException) as exc:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise InvalidResponse(
+                f"the answer is not valid JSON ({kind}, {len(response.content)} bytes)",
+                response.url,
+            ) from exc
+
+    def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
+        """GET with retries on connection errors, timeouts, 429 and 5xx."""
+        url = self._url(path)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests_made += 1
+            try:
+                response = self.session.get(url, params=dict(params), timeout=self.timeout)
+                # Read the body inside the try: a reset mid-body is a transport error too.
+                response.content
+            except _RETRYABLE as exc:
+                if attempt >= self.retry.tries:
+                    raise TransportError(_describe_transport(exc, attempt), url) from exc
+                self.sleep(self.retry.delay(attempt))
+                continue
+            except requests.RequestException as exc:
+                raise TransportError(f"request failed: {exc.__class__.__name__}", url) from exc
+            if response.status_code < 400:
+                return response
+            error: APIError = error_for(response)
+            if response.status_code not in RETRY_STATUSES or attempt >= self.retry.tries:
+                raise error
+            self.sleep(self.retry.delay(attempt, _retry_after(response)))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), if any."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe_transport(exc: Exception, attempts: int) -> str:
+    what = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        what = "the connection broke off mid-answer"
+    elif isinstance(exc, requests.ConnectionError) and "Remote end closed" in str(exc):
+        what = "the server closed the connection without answering"
+    return f"{what} ({attempts} tries)"
+

@@ -1,0 +1,154 @@
+"""Exceptions raised by the trialfinder library.
+
+Two families: :class:`InputError` (the caller asked for something impossible:
+an unknown place, a bad radius) and :class:`ServiceError` (talking to
+ClinicalTrials.gov or a mail server failed). The CLI maps the first to exit
+status 2 and the second to exit status 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TrialfinderError(Exception):
+    """Base class of every error trialfinder raises on purpose."""
+
+
+class InputError(TrialfinderError, ValueError):
+    """The caller's input cannot be used."""
+
+
+class PlaceNotFound(InputError):
+    """A place name, ZIP code or coordinate pair could not be resolved."""
+
+    def __init__(self, text: str, suggestions: list[str] | None = None) -> None:
+        self.text = text
+        self.suggestions = list(suggestions or [])
+        message = f"unknown place {text!r}"
+        if self.suggestions:
+            message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(message)
+
+
+class ConfigError(InputError):
+    """A configuration file is missing, unreadable or invalid."""
+
+
+class ServiceError(TrialfinderError):
+    """Talking to a remote service failed."""
+
+
+class TransportError(ServiceError):
+    """The request never got an HTTP answer (connection refused, reset, timed out)."""
+
+    def __init__(self, message: str, url: str = "", method: str = "GET") -> None:
+        self.url = url
+        self.method = method
+        super().__init__(message)
+
+
+class APIError(ServiceError):
+    """ClinicalTrials.gov answered with an error status; carries its plain-text message."""
+
+    def __init__(self, response: Any, message: str | None = None) -> None:
+        self.response = response
+        self.status_code: int = getattr(response, "status_code", 0)
+        self.url: str = getattr(response, "url", "") or ""
+        self.method: str = getattr(getattr(response, "request", None), "method", "GET") or "GET"
+        self.message = message if message is not None else _body_message(response)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """One line: the status, the API's own message, and a hint if any."""
+        reason = getattr(self.response, "reason", "") or ""
+        text = f"HTTP {self.status_code}" + (f" {reason}" if reason else "")
+        if self.message:
+            text += f": {self.message}"
+        hint = self.hint()
+        return f"{text} ({hint})" if hint else text
+
+    def hint(self) -> str:
+        """What the user could try; empty when there is nothing useful to say."""
+        return ""
+
+
+class BadRequest(APIError):
+    """HTTP 400: the API rejected the query's parameters."""
+
+
+class Forbidden(APIError):
+    """HTTP 403: the service refused this client."""
+
+    def hint(self) -> str:
+        return (
+            "ClinicalTrials.gov refused this client; this happens on some networks and VPNs. "
+            "Try again later, from another network, or through a mirror with --api-url"
+        )
+
+
+class NotFound(APIError):
+    """HTTP 404: no such trial (or no such endpoint)."""
+
+
+class RateLimited(APIError):
+    """HTTP 429: too many requests, still refused after retrying."""
+
+    def hint(self) -> str:
+        return "the service is rate-limiting this client; wait a few minutes and try again"
+
+
+class ServerError(APIError):
+    """HTTP 5xx: the service failed, still failing after retrying."""
+
+    def hint(self) -> str:
+        return "the service is having trouble; try again later"
+
+
+class InvalidResponse(ServiceError):
+    """A 2xx answer whose body is not the JSON the API documents (a proxy page, truncated JSON)."""
+
+    def __init__(self, message: str, url: str = "", method: str = "GET") -> None:
+        self.url = url
+        self.method = method
+        super().__init__(message)
+
+
+class RecordError(TrialfinderError, ValueError):
+    """A study record from the API lacks a field trialfinder cannot do without."""
+
+
+class MailError(ServiceError):
+    """The mail server refused or failed to accept a message."""
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequest,
+    403: Forbidden,
+    404: NotFound,
+    429: RateLimited,
+}
+
+
+def error_for(response: Any) -> APIError:
+    """The exception for an HTTP error response, chosen by its status code."""
+    status = getattr(response, "status_code", 0)
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIError
+    return cls(response)
+
+
+def _body_message(response: Any, limit: int = 300) -> str:
+    """The API's plain-text error message, cleaned to one short line."""
+    from .text import clean_line
+
+    try:
+        body = response.text or ""
+    except Exception:  # pragma: no cover - a body that cannot be decoded
+        return ""
+    content_type = (getattr(response, "headers", {}) or {}).get("Content-Type", "")
+    if "html" in content_type.lower() or body.lstrip().startswith("<"):
+        return "the server sent an HTML page instead of an API answer"
+    line = clean_line(body)
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,71 @@
+"""One search, start to finish: fetch, parse, keep the trials near enough, rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .client import Client
+from .exceptions import RecordError
+from .models import Trial
+from .query import SEARCH_FIELDS, Query
+from .ranking import Match, match, rank
+
+
+@dataclass
+class SearchResult:
+    """The ranked matches, and what was fetched to find them."""
+
+    query: Query
+    matches: list[Match]
+    fetched: int = 0  # studies the API returned
+    skipped: list[str] = field(default_factory=list)  # records that could not be read
+    truncated: bool = False  # --limit cut the list
+
+    @property
+    def near(self) -> bool:
+        return self.query.place is not None
+
+
+def search(
+    client: Client,
+    query: Query,
+    *,
+    on_skip: Callable[[str], None] | None = None,
+) -> SearchResult:
+    """Run ``query`` against the API and rank what comes back.
+
+    When the API can sort the way the user asked (by update or posting date),
+    the walk stops as soon as ``query.limit`` trials qualify; ranking by
+    distance needs every page.
+    """
+    params = query.params()
+    params["fields"] = ",".join(SEARCH_FIELDS)
+    sort = query.effective_sort
+    result = SearchResult(query, [])
+    matches: list[Match] = []
+    seen: set[str] = set()
+    for record in client.iter_studies(params):
+        result.fetched += 1
+        try:
+            trial = Trial.from_api(record)
+        except RecordError as exc:
+            result.skipped.append(str(exc))
+            if on_skip:
+                on_skip(str(exc))
+            continue
+        if trial.nct_id in seen:  # the data changed mid-walk and a study moved pages
+            continue
+        seen.add(trial.nct_id)
+        found = match(trial, query)
+        if found is None:
+            continue
+        matches.append(found)
+        if sort != "distance" and query.limit is not None and len(matches) > query.limit:
+            break
+    ranked = rank(matches, sort)
+    if query.limit is not None and len(ranked) > query.limit:
+        ranked = ranked[: query.limit]
+        result.truncated = True
+    result.matches = ranked
+    return result

@@ -1,0 +1,221 @@
+"""A trial search as the user means it, and its translation into API v2 parameters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Iterable
+
+from . import essie
+from .drugclasses import Drug, DrugClass
+from .exceptions import InputError
+
+if TYPE_CHECKING:
+    from .places import Place
+
+DEFAULT_CONDITION = "multiple sclerosis"
+DEFAULT_STATUSES = ("RECRUITING",)
+KM_PER_MILE = 1.609344
+MAX_RADIUS_MI = 12_500.0  # half the Earth's circumference: anything larger is a typo
+
+STATUSES = (
+    "RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING",
+    "COMPLETED", "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE",
+    "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
+)
+STATUS_GROUPS = {"open": ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")}
+PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
+SEXES = ("female", "male")
+
+# The projection the search output needs (REFERENCE.md s4.2). Site contacts are
+# deliberately absent: the summary does not show them, and they triple the size.
+SEARCH_FIELDS = (
+    "NCTId", "BriefTitle", "Acronym", "OverallStatus", "Phase", "StudyType", "Condition",
+    "InterventionName", "InterventionType", "InterventionOtherName", "LeadSponsorName",
+    "MinimumAge", "MaximumAge", "Sex", "StudyFirstPostDate", "LastUpdatePostDate",
+    "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
+    "LocationStatus", "LocationGeoPoint",
+)
+SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc"}
+
+
+@dataclass(frozen=True)
+class Radius:
+    """A search radius with the unit the user gave."""
+
+    value: float
+    unit: str = "mi"
+
+    @property
+    def miles(self) -> float:
+        return self.value if self.unit == "mi" else self.value / KM_PER_MILE
+
+    def __str__(self) -> str:
+        return f"{_number(self.value)} {self.unit}"
+
+    def api(self) -> str:
+        """``'100mi'``: the unit is always sent, since a bare number means meters."""
+        return f"{_number(self.value)}{self.unit}"
+
+
+def parse_radius(text: str | float) -> Radius:
+    """``'100mi'``, ``'150 km'``, ``'25'`` (miles) -> Radius; InputError otherwise."""
+    match = re.fullmatch(
+        r"\s*(\d+(?:\.\d+)?)\s*(mi|miles?|km|kilomet(?:er|re)s?)?\s*", str(text), re.I
+    )
+    if not match:
+        raise InputError(f"radius {str(text)!r} is not a distance like 100mi, 150km or 50")
+    value = float(match.group(1))
+    unit = "km" if (match.group(2) or "mi").lower().startswith("k") else "mi"
+    radius = Radius(value, unit)
+    if value <= 0:
+        raise InputError(f"radius {str(text)!r} must be greater than zero")
+    if radius.miles > MAX_RADIUS_MI:
+        raise InputError(f"radius {str(text)!r} is larger than the Earth allows ({MAX_RADIUS_MI:,.0f} mi)")
+    return radius
+
+
+def parse_statuses(values: Iterable[str]) -> tuple[str, ...]:
+    """``['recruiting', 'not-yet-recruiting']`` or ``['open']`` -> API status values.
+
+    ``'any'`` anywhere means no status filter at all (an empty tuple).
+    """
+    result: list[str] = []
+    for value in values:
+        for part in re.split(r"[,|]", value):
+            key = part.strip().lower()
+            if not key:
+                continue
+            if key == "any":
+                return ()
+            expanded = STATUS_GROUPS.get(key) or (key.upper().replace("-", "_").replace(" ", "_"),)
+            for status in expanded:
+                if status not in STATUSES:
+                    choices = ", ".join(["open", *(s.lower().replace("_", "-") for s in STATUSES)])
+                    raise InputError(f"unknown status {part.strip()!r}; choose from {choices}")
+                if status not in result:
+                    result.append(status)
+    return tuple(result)
+
+
+def parse_phases(values: Iterable[str]) -> tuple[str, ...]:
+    """``['2', '3']``, ``['phase2']``, ``['early-1']``, ``['na']`` -> API phase values."""
+    result: list[str] = []
+    for value in values:
+        for part in re.split(r"[,|/]", value):
+            key = re.sub(r"[\s_\-]", "", part.strip().upper())
+            if not key:
+                continue
+            key = key.removeprefix("PHASE")
+            phase = {"EARLY1": "EARLY_PHASE1", "EARLYPHASE1": "EARLY_PHASE1", "0": "EARLY_PHASE1",
+                     "NA": "NA", "N/A": "NA"}.get(key, f"PHASE{key}")
+            if phase not in PHASES:
+                raise InputError(f"unknown phase {part.strip()!r}; choose from early-1, 1, 2, 3, 4, na")
+            if phase not in result:
+                result.append(phase)
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to search for. Build with keyword arguments; all fields are optional."""
+
+    condition: str = DEFAULT_CONDITION
+    interventions: tuple[str, ...] = ()
+    drug_class: DrugClass | None = None
+    term: str = ""
+    statuses: tuple[str, ...] = DEFAULT_STATUSES
+    phases: tuple[str, ...] = ()
+    age: int | None = None
+    sex: str | None = None
+    place: Place | None = None
+    radius: Radius = field(default_factory=lambda: Radius(100.0))
+    sort: str = "distance"
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.age is not None and not 0 <= self.age <= 125:
+            raise InputError(f"age {self.age} is not between 0 and 125 years")
+        if self.sex is not None and self.sex not in SEXES:
+            raise InputError(f"sex {self.sex!r} must be one of: {', '.join(SEXES)}")
+        if self.sort not in SORTS:
+            raise InputError(f"sort {self.sort!r} must be one of: {', '.join(SORTS)}")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"limit {self.limit} must be at least 1")
+        for status in self.statuses:
+            if status not in STATUSES:
+                raise InputError(f"unknown status {status!r}")
+
+    def with_(self, **changes: object) -> Query:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def drugs(self) -> list[Drug]:
+        """The drugs a trial may match: the class's members, then the named interventions."""
+        members = list(self.drug_class.members) if self.drug_class else []
+        return members + [Drug(name, (), False, "--intervention") for name in self.interventions]
+
+    @property
+    def effective_sort(self) -> str:
+        """Distance sorting needs a place; without one, the most recently updated come first."""
+        return "updated" if self.sort == "distance" and self.place is None else self.sort
+
+    def params(self) -> dict[str, str]:
+        """The ``GET /studies`` parameters (without paging) that express this query."""
+        params: dict[str, str] = {}
+        condition = essie.plain_words(self.condition)
+        if condition:
+            params["query.cond"] = condition
+        intr = essie.any_of([t for d in self.drugs for t in d.terms])
+        if intr:
+            params["query.intr"] = intr
+        term = essie.plain_words(self.term)
+        if term:
+            params["query.term"] = term
+        if self.statuses:
+            params["filter.overallStatus"] = ",".join(self.statuses)
+        if self.place is not None:
+            params["filter.geo"] = (
+                f"distance({_number(self.place.lat, 6)},{_number(self.place.lon, 6)},"
+                f"{self.radius.api()})"
+            )
+        advanced = self.advanced_filter()
+        if advanced:
+            params["filter.advanced"] = advanced
+        api_sort = SORTS[self.effective_sort]
+        if api_sort:
+            params["sort"] = api_sort
+        return params
+
+    def advanced_filter(self) -> str:
+        """Phase, age and sex as one ``filter.advanced`` Essie expression."""
+        parts: list[str] = []
+        if self.phases:
+            parts.append(f"AREA[Phase]({' OR '.join(self.phases)})")
+        if self.age is not None:
+            # RANGE never matches a missing value, and a missing bound means no limit.
+            years = f"{self.age} years"
+            parts.append(f"(AREA[MinimumAge]RANGE[MIN, {years}] OR AREA[MinimumAge]MISSING)")
+            parts.append(f"(AREA[MaximumAge]RANGE[{years}, MAX] OR AREA[MaximumAge]MISSING)")
+        if self.sex is not None:
+            parts.append(f"(AREA[Sex]{self.sex.upper()} OR AREA[Sex]ALL OR AREA[Sex]MISSING)")
+        return " AND ".join(parts)
+
+    def describe(self) -> str:
+        """A short human summary: ``'recruiting multiple sclerosis trials of BTK inhibitors'``."""
+        statuses = " or ".join(s.lower().replace("_", " ") for s in self.statuses) or "any status"
+        what = f"{statuses} {self.condition.strip() or 'any condition'} trials"
+        names = ([self.drug_class.name] if self.drug_class else []) + list(self.interventions)
+        if names:
+            what += " of " + " or ".join(names)
+        if self.term.strip():
+            what += f" matching {self.term.strip()!r}"
+        if self.place is not None:
+            what += f" within {self.radius} of {self.place.name}"
+        return what
+
+
+def _number(value: float, digits: int = 3) -> str:
+    """Fixed-point without trailing zeros and never in exponent form (the API's regex)."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

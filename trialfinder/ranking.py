@@ -1,0 +1,118 @@
+"""Ranking trials by their nearest *recruiting* site.
+
+The API matches a study when any of its sites lies inside the radius, then
+returns every site worldwide in registration order. Here each study gets the
+nearest site that is inside the radius *and* open to the requested statuses;
+a study with none is not an option for the patient and is left out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .drugclasses import matched_drugs
+from .models import Site, Trial
+from .query import KM_PER_MILE, Query
+
+EARTH_RADIUS_MI = 3958.8
+
+
+def haversine_mi(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in miles."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlmb = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_MI * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True)
+class NearbySite:
+    """A qualifying site and its distance from the searched place."""
+
+    site: Site
+    distance_mi: float
+    status: str
+
+    @property
+    def distance_km(self) -> float:
+        return self.distance_mi * KM_PER_MILE
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.site
+        return {
+            "facility": s.facility, "city": s.city, "state": s.state, "zip": s.zip,
+            "country": s.country, "status": self.status, "lat": s.lat, "lon": s.lon,
+            "distance_mi": round(self.distance_mi, 1), "distance_km": round(self.distance_km, 1),
+        }
+
+
+@dataclass(frozen=True)
+class Match:
+    """A trial in the results, with why it is there."""
+
+    trial: Trial
+    matched_drugs: tuple[str, ...] = ()
+    nearby: tuple[NearbySite, ...] = ()  # qualifying sites in the radius, nearest first
+
+    @property
+    def nearest(self) -> NearbySite | None:
+        return self.nearby[0] if self.nearby else None
+
+    def as_dict(self, near: bool = True) -> dict[str, Any]:
+        data = self.trial.as_dict()
+        data["matched_drugs"] = list(self.matched_drugs)
+        data["sites_in_radius"] = len(self.nearby) if near else None
+        data["nearest_site"] = self.nearest.as_dict() if self.nearest else None
+        return data
+
+
+def site_status(site: Site, trial: Trial) -> str:
+    """A site's own status, or the study's overall status when the site has none."""
+    return site.status or trial.status
+
+
+def qualifying_sites(trial: Trial, query: Query) -> list[NearbySite]:
+    """Sites inside the radius whose status is one of the query's, nearest first."""
+    place = query.place
+    if place is None:
+        return []
+    limit = query.radius.miles
+    wanted = set(query.statuses)
+    nearby = []
+    for site in trial.sites:
+        if site.lat is None or site.lon is None:
+            continue
+        status = site_status(site, trial)
+        if wanted and status not in wanted:
+            continue
+        distance = haversine_mi(place.lat, place.lon, site.lat, site.lon)
+        if distance <= limit:
+            nearby.append(NearbySite(site, distance, status))
+    nearby.sort(key=lambda n: n.distance_mi)
+    return nearby
+
+
+def match(trial: Trial, query: Query) -> Match | None:
+    """The trial as a result of ``query``, or None when no qualifying site is near."""
+    nearby = qualifying_sites(trial, query)
+    if query.place is not None and not nearby:
+        return None
+    texts = [trial.title, trial.acronym] + [
+        name for i in trial.interventions for name in (i.name, *i.other_names)
+    ]
+    return Match(trial, tuple(matched_drugs(texts, query.drugs)), tuple(nearby))
+
+
+def rank(matches: Iterable[Match], sort: str) -> list[Match]:
+    """Sort by nearest distance, or newest update/first posting (NCT ID breaks ties)."""
+    items = list(matches)
+    if sort == "distance":
+        items.sort(key=lambda m: (m.nearest.distance_mi if m.nearest else math.inf, m.trial.nct_id))
+    else:
+        attr = "last_updated" if sort == "updated" else "first_posted"
+        items.sort(key=lambda m: m.trial.nct_id)
+        items.sort(key=lambda m: getattr(m.trial, attr), reverse=True)
+    return items
