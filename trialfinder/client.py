@@ -68,15 +68,15 @@ class Client:
         self,
         base_url: str | None = None,
         *,
-        timeout: tuple[float, float] = (10.0, 60.0),
+        timeout: tuple[float, float] | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy()
-        self.sleep = sleep
+        self.timeout = timeout or (10.0, _env_float("TRIALFINDER_TIMEOUT", 60.0))
+        self.retry = retry or RetryPolicy(tries=int(_env_float("TRIALFINDER_TRIES", 5)))
+        self.sleep = sleep or time.sleep
         self.requests_made = 0
         self.session = session or requests.Session()
         self.session.headers.update(
@@ -208,6 +208,15 @@ class Client:
             if response.status_code not in RETRY_STATUSES or attempt >= self.retry.tries:
                 raise error
             self.sleep(self.retry.delay(attempt, _retry_after(response)))
+
+
+def _env_float(name: str, default: float) -> float:
+    """A positive number from the environment; the default when unset or unusable."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def _retry_after(response: requests.Response) -> float | None:

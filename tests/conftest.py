@@ -1,0 +1,60 @@
+"""Shared test set-up: an isolated environment, fixture loading, mocked HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+API = "https://ctgov.test/api/v2"  # never resolves: a test that forgets to mock fails loudly
+
+# One gazetteer cache for the whole run (built once, ~seconds), shared with subprocesses.
+os.environ.setdefault("TRIALFINDER_CACHE_DIR", tempfile.mkdtemp(prefix="trialfinder-cache-"))
+
+
+def load_fixture(name: str) -> Any:
+    """A JSON fixture by its path below ``fixtures/``."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No proxies, no real API URL, no user config or state: everything under tmp_path."""
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name.startswith("TRIALFINDER_SMTP"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("TRIALFINDER_API_URL", raising=False)
+    monkeypatch.delenv("TRIALFINDER_CONFIG", raising=False)
+    monkeypatch.setenv("TRIALFINDER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.fixture
+def mocked():
+    """``responses`` mock that fails the test when a registered response goes unused."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def btk_page() -> dict[str, Any]:
+    """The constructed BTK search page near Boston (see fixtures/README.md)."""
+    return load_fixture("constructed/search_btk_boston.json")
+
+
+class BostonPlace:
+    """A stand-in Place for unit tests that do not exercise the gazetteer."""
+
+    name = "Boston, Massachusetts, United States"
+    lat = 42.3601
+    lon = -71.0589
+    kind = "city"
+    note = None
