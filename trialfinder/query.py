@@ -215,6 +215,49 @@ class Query:
         return what
 
 
+def build_query(
+    *,
+    condition: str = DEFAULT_CONDITION,
+    interventions: Iterable[str] = (),
+    drug_class: str | None = None,
+    term: str = "",
+    near: str | None = None,
+    radius: str | Radius | None = None,
+    statuses: Iterable[str] = (),
+    phases: Iterable[str] = (),
+    age: int | None = None,
+    sex: str | None = None,
+    sort: str = "distance",
+    limit: int | None = None,
+) -> Query:
+    """A Query from the values a person types (CLI options, config keys); InputError if bad.
+
+    The place is resolved here (offline); an ambiguous name leaves a note in ``query.place.note``.
+    """
+    from .drugclasses import find_drug_class
+    from .places import resolve_place
+
+    if radius is not None and near is None:
+        raise InputError("--radius needs --near (where to measure from)")
+    if isinstance(radius, str):
+        radius = parse_radius(radius)
+    status_values = tuple(statuses)
+    return Query(
+        condition="" if condition.strip().lower() in ("", "any") else condition,
+        interventions=tuple(i for i in interventions if i.strip()),
+        drug_class=find_drug_class(drug_class) if drug_class else None,
+        term=term,
+        statuses=parse_statuses(status_values) if status_values else DEFAULT_STATUSES,
+        phases=parse_phases(phases),
+        age=age,
+        sex=sex.lower() if sex else None,
+        place=resolve_place(near) if near is not None else None,
+        radius=radius or Radius(100.0),
+        sort=sort,
+        limit=limit,
+    )
+
+
 def _number(value: float, digits: int = 3) -> str:
     """Fixed-point without trailing zeros and never in exponent form (the API's regex)."""
     text = f"{value:.{digits}f}".rstrip("0").rstrip(".")

@@ -1,0 +1,264 @@
+"""What is new, changed or gone for a saved search since its last successful digest.
+
+The same search, place and nearest-recruiting-site rule as ``trialfinder
+search`` (:func:`trialfinder.finder.search`); this module only compares the
+result with what the state database says was reported before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from .client import Client
+from .config import SavedSearch
+from .exceptions import RecordError
+from .finder import search
+from .models import Site, Trial
+from .query import SEARCH_FIELDS
+from .ranking import Match, NearbySite, match, site_status
+from .render import distance_label, phase_label, site_label, status_label
+from .store import Reported, State
+
+MAX_ITEMS = 50  # per e-mail; the rest follow in the next digest
+LOOKUP_CHUNK = 200  # NCT IDs per filter.ids request (keeps URLs short)
+NEWLY_REGISTERED_DAYS = 14
+
+
+@dataclass
+class Item:
+    """One trial in a digest, and why it is there."""
+
+    kind: str  # "new" | "changed" | "gone"
+    nct_id: str
+    label: str  # acronym or short title
+    url: str
+    why: str  # the one-line reason it matters: drug, phase, status, distance
+    details: list[str] = field(default_factory=list)  # what changed / why it is gone
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Digest:
+    """The news for one saved search, and the state to record once it is delivered."""
+
+    search: SavedSearch
+    new: list[Item]
+    changed: list[Item]
+    gone: list[Item]
+    matching: int
+    last_run: str | None
+    snapshots: dict[str, dict[str, Any]]  # every current match, for recording
+    deferred: int = 0  # items beyond the cap, left for the next digest
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def items(self) -> list[Item]:
+        return self.new + self.changed + self.gone
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.new), len(self.changed), len(self.gone)
+
+    def to_record(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Snapshots to store and IDs to retire, covering only what this digest shows.
+
+        Unshown items keep their old state, so they are reported next time.
+        """
+        shown = {i.nct_id for i in self.items}
+        held = set(self.snapshots) - shown - self._known_unchanged
+        current = {k: v for k, v in self.snapshots.items() if k not in held}
+        return current, [i.nct_id for i in self.gone]
+
+    _known_unchanged: set[str] = field(default_factory=set, repr=False)
+
+
+# -- snapshots: what a digest says about a trial ---------------------------------
+
+
+def site_key(site: Site) -> str:
+    return "|".join(p.casefold() for p in (site.facility, site.city, site.state, site.country))
+
+
+def _site_snapshot(nearby: NearbySite) -> dict[str, Any]:
+    s = nearby.site
+    return {"key": site_key(s), "label": site_label(s), "distance_mi": round(nearby.distance_mi, 1),
+            "status": nearby.status}
+
+
+def snapshot(m: Match) -> dict[str, Any]:
+    t = m.trial
+    return {
+        "nct_id": t.nct_id, "title": t.title, "acronym": t.acronym, "status": t.status,
+        "phases": list(t.phases), "min_age": t.min_age, "max_age": t.max_age, "sex": t.sex,
+        "first_posted": t.first_posted, "matched_drugs": list(m.matched_drugs),
+        "nearest": _site_snapshot(m.nearest) if m.nearest else None,
+        "sites": [_site_snapshot(n) for n in m.nearby],
+    }
+
+
+def why(snap: dict[str, Any], unit: str, radius: str) -> str:
+    """``'tolebrutinib · phase 3 · Recruiting · nearest site: MGH, Boston, MA, 0.5 mi (2 within 150 mi)'``."""
+    parts = []
+    if snap.get("matched_drugs"):
+        parts.append(", ".join(snap["matched_drugs"]))
+    parts.append(f"phase {phase_label(snap.get('phases', []))}")
+    parts.append(status_label(snap.get("status", "")))
+    nearest = snap.get("nearest")
+    if nearest:
+        count = len(snap.get("sites", []))
+        parts.append(f"nearest site: {nearest['label']}, {distance_label(nearest['distance_mi'], unit)}"
+                     f" ({count} within {radius})")
+    return " · ".join(parts)
+
+
+def _ages(snap: dict[str, Any]) -> str:
+    return f"{snap.get('min_age') or 'no minimum'} to {snap.get('max_age') or 'no maximum'}"
+
+
+def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: str) -> list[str]:
+    """Human lines for what changed between two snapshots of one trial."""
+    lines = []
+    if before.get("status") != after.get("status"):
+        lines.append(f"status: {status_label(before.get('status', ''))} → {status_label(after['status'])}")
+    old_near, new_near = before.get("nearest"), after.get("nearest")
+    if old_near and new_near and old_near["key"] != new_near["key"]:
+        lines.append(f"nearest recruiting site is now {new_near['label']} "
+                     f"({distance_label(new_near['distance_mi'], unit)}); was {old_near['label']} "
+                     f"({distance_label(old_near['distance_mi'], unit)})")
+    old_sites = {s["key"]: s for s in before.get("sites", [])}
+    new_sites = {s["key"]: s for s in after.get("sites", [])}
+    for key, s in new_sites.items():
+        if key not in old_sites:
+            lines.append(f"new site in range: {s['label']} ({distance_label(s['distance_mi'], unit)}, "
+                         f"{status_label(s['status']).lower()})")
+    current = {site_key(s): s for s in trial.sites}
+    for key, s in old_sites.items():
+        if key not in new_sites:
+            lines.append(f"site no longer open to you: {s['label']} ({_site_fate(current.get(key), trial)})")
+    if before.get("title") != after.get("title"):
+        lines.append(f"title: {before.get('title')!r} → {after.get('title')!r}")
+    if (before.get("min_age"), before.get("max_age")) != (after.get("min_age"), after.get("max_age")):
+        lines.append(f"age limits: {_ages(before)} → {_ages(after)}")
+    if before.get("sex") != after.get("sex"):
+        lines.append(f"sex: {before.get('sex') or 'not stated'} → {after.get('sex') or 'not stated'}")
+    return lines
+
+
+def _site_fate(site: Site | None, trial: Trial) -> str:
+    if site is None:
+        return "no longer listed"
+    return f"now {status_label(site_status(site, trial)).lower()}"
+
+
+def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSearch) -> list[str]:
+    """Why a reported trial dropped out, from its current record (None: not found)."""
+    query = saved.query
+    if trial is None:
+        return ["no longer found on ClinicalTrials.gov"]
+    if query.statuses and trial.status not in query.statuses:
+        stopped = f" (why stopped: {trial.why_stopped})" if trial.why_stopped else ""
+        return [f"now {status_label(trial.status).lower()}{stopped}"]
+    if query.place is not None and match(trial, query) is None:
+        current = {site_key(s): s for s in trial.sites}
+        lines = [f"the {s['label']} site is {_site_fate(current.get(s['key']), trial)}"
+                 for s in previous.get("sites", [])]
+        return lines or [f"no recruiting site within {query.radius} any more"]
+    return ["no longer matches the search terms (condition, drug or other filters)"]
+
+
+# -- building a digest -----------------------------------------------------------
+
+
+def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
+    """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent."""
+    found: dict[str, Trial] = {}
+    fields = ",".join((*SEARCH_FIELDS, "WhyStopped"))
+    for start in range(0, len(nct_ids), LOOKUP_CHUNK):
+        chunk = nct_ids[start : start + LOOKUP_CHUNK]
+        for record in client.iter_studies({"filter.ids": ",".join(chunk), "fields": fields}):
+            try:
+                trial = Trial.from_api(record)
+            except RecordError:
+                continue
+            found[trial.nct_id] = trial
+    return found
+
+
+def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int = MAX_ITEMS) -> Digest:
+    """Fetch the search now, compare with the state, and explain every difference.
+
+    Raises ServiceError if any fetch fails: a failed or cut-short fetch never
+    turns into "no longer matching".
+    """
+    query = saved.query.with_(limit=None)
+    unit = query.radius.unit
+    radius = str(query.radius)
+    result = search(client, query)
+    reported: dict[str, Reported] = state.reported(saved.name)
+    current = {m.trial.nct_id: m for m in result.matches}
+    snapshots = {nct_id: snapshot(m) for nct_id, m in current.items()}
+
+    new, changed, unchanged = [], [], set()
+    last_run = state.last_run(saved.name)
+    for nct_id, m in current.items():
+        snap = snapshots[nct_id]
+        before = reported.get(nct_id)
+        label = m.trial.short_title
+        if before is None or not before.active:
+            again = " (matches again after dropping out)" if before is not None else ""
+            new.append(Item("new", nct_id, label, m.trial.url, why(snap, unit, radius),
+                            [_posted(m.trial, last_run) + again], snap))
+            continue
+        lines = changes(before.snapshot, snap, m.trial, unit)
+        if lines:
+            changed.append(Item("changed", nct_id, label, m.trial.url, why(snap, unit, radius), lines, snap))
+        else:
+            unchanged.add(nct_id)
+
+    warnings = []
+    dropped = [nct_id for nct_id, r in reported.items() if r.active and nct_id not in current]
+    gone = []
+    if dropped and result.skipped:
+        warnings.append(f"{len(result.skipped)} records could not be read; not reporting any trial as "
+                        "no longer matching this time")
+        dropped = []
+    records = lookup(client, dropped) if dropped else {}
+    for nct_id in sorted(dropped):
+        prev = reported[nct_id].snapshot
+        trial = records.get(nct_id)
+        label = (trial.short_title if trial else "") or prev.get("acronym") or prev.get("title") or nct_id
+        gone.append(Item("gone", nct_id, label, f"https://clinicaltrials.gov/study/{nct_id}",
+                         why(prev, unit, radius), gone_reasons(prev, trial, saved), prev))
+
+    digest = Digest(saved, new, changed, gone, len(current), last_run, snapshots, warnings=warnings)
+    digest._known_unchanged = unchanged
+    cap = min(max_items, saved.query.limit or max_items)
+    if len(digest.items) > cap:
+        keep = digest.items[:cap]
+        digest.deferred = len(digest.items) - cap
+        digest.new = [i for i in keep if i.kind == "new"]
+        digest.changed = [i for i in keep if i.kind == "changed"]
+        digest.gone = [i for i in keep if i.kind == "gone"]
+    return digest
+
+
+def _posted(trial: Trial, last_run: str | None) -> str:
+    """Say whether a trial is newly registered or only new to this search."""
+    if not trial.first_posted:
+        return "new to this search"
+    since = last_run[:10] if last_run else (date.today() - timedelta(days=NEWLY_REGISTERED_DAYS)).isoformat()
+    if trial.first_posted >= since:
+        return f"newly registered: first posted {trial.first_posted}"
+    return f"new to this search (first posted {trial.first_posted})"
+
+
+def record(state: State, digest: Digest, outcome: str, message_id: str | None = None) -> None:
+    """Remember what ``digest`` reported. Call only once it was delivered (or for a baseline)."""
+    current, gone = digest.to_record()
+    state.record(digest.search.name, current=current, gone=gone, outcome=outcome,
+                 counts=digest.counts(), message_id=message_id)

