@@ -23,6 +23,7 @@ _EXPORTS = {
     "RetryPolicy": "client",
     "Query": "query",
     "Radius": "query",
+    "build_query": "query",
     "parse_radius": "query",
     "parse_statuses": "query",
     "parse_phases": "query",
