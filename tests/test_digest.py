@@ -281,7 +281,17 @@ def test_dry_run_prints_and_changes_nothing(world, smtp, config):
     assert result.exit_code == 0
     assert "Subject: trialfinder: 3 new MS trials near Boston, MA" in result.stdout
     assert smtp.messages == []
-    assert not (config.parent / "state.db").exists() or reported(config) == {}
+    assert not (config.parent / "state.db").exists()
+
+
+def test_dry_run_after_a_real_run_shows_news_without_recording_it(world, smtp, config):
+    digest(config)
+    world.drop("NCT05147220")
+    for _ in range(2):
+        result = digest(config, "--dry-run")
+        assert "Subject: trialfinder: 1 no longer matching MS trials near Boston, MA" in result.stdout
+    assert reported(config)["NCT05147220"] == 1
+    assert len(smtp.messages) == 1
 
 
 def test_dry_run_output_writes_eml(world, smtp, config, tmp_path):

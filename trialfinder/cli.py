@@ -68,9 +68,7 @@ def service_errors() -> Iterator[None]:
     except InputError as exc:
         raise InputFailure(str(exc)) from exc
     except ServiceError as exc:
-        url = getattr(exc, "url", "")
-        where = f"{getattr(exc, 'method', 'GET')} {_short_url(url)}: " if url else ""
-        raise click.ClickException(f"{where}{exc}") from exc
+        raise click.ClickException(_describe(exc)) from exc
     except TrialfinderError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -436,7 +434,7 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
     from pathlib import Path
 
     from . import digest as digests
-    from .mail import compose, send
+    from .mail import compose, deliver
     from .store import State, run_lock
 
     if output and not dry_run:
@@ -454,7 +452,7 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
     client = make_client(api_url or config.api_url)
     failures = 0
     with service_errors(), run_lock(config.state) if not dry_run else contextlib.nullcontext():
-        state = State(config.state)
+        state = State(config.state, create=not dry_run)
         for saved in searches:
             try:
                 news = digests.prepare(client, state, saved, max_items=10**9 if baseline else digests.MAX_ITEMS)
@@ -474,9 +472,9 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                     digests.record(state, news, "nothing-new")
                 note(f"{summary}: no e-mail")
                 continue
-            sender = config.smtp.sender if config.smtp else "trialfinder@localhost"
-            message = compose(news, sender, list(saved.recipients))
             if dry_run:
+                sender = config.smtp.sender if config.smtp else "trialfinder@localhost"
+                message = compose(news, sender, list(saved.recipients))
                 if output:
                     folder = Path(output)
                     folder.mkdir(parents=True, exist_ok=True)
@@ -487,12 +485,11 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                     click.echo(readable(message))
                 continue
             try:
-                refused = send(message, config.smtp)  # type: ignore[arg-type]
+                refused = deliver(state, news, config.smtp)  # type: ignore[arg-type]
             except ServiceError as exc:
                 failures += 1
                 note(f"error: search {saved.name!r}: {exc}; nothing recorded, it is sent again next run")
                 continue
-            digests.record(state, news, "sent", message["Message-ID"])
             if refused:
                 failures += 1
                 note(f"warning: search {saved.name!r}: the server refused {', '.join(refused)}")

@@ -11,8 +11,9 @@ from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import urlencode
 
 from .config import SmtpConfig
-from .digest import Digest, Item
+from .digest import Digest, Item, record
 from .exceptions import MailError
+from .store import State
 from .text import clean_line
 
 SECTIONS = (
@@ -180,3 +181,15 @@ def send(message: EmailMessage, smtp: SmtpConfig) -> list[str]:
 
 def _decode(value: bytes | str) -> str:
     return clean_line(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+
+
+def deliver(state: State, digest: Digest, smtp: SmtpConfig) -> list[str]:
+    """Compose, send, and only then record the digest as reported.
+
+    If sending raises, nothing is recorded and the next run reports the same news.
+    Returns the recipients the server refused while accepting the others.
+    """
+    message = compose(digest, smtp.sender, list(digest.search.recipients))
+    refused = send(message, smtp)
+    record(state, digest, "sent", message["Message-ID"])
+    return refused

@@ -70,9 +70,15 @@ def now() -> str:
 class State:
     """The state database of digests."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open (and migrate) the database; with ``create=False`` a missing file is
+        an empty in-memory state, so a dry run leaves nothing behind."""
         self.path = path
         try:
+            if not create and not path.exists():
+                self.db = sqlite3.connect(":memory:", isolation_level=None)
+                self.migrate()
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
