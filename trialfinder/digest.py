@@ -198,7 +198,7 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     query = saved.query.with_(limit=None)
     unit = query.radius.unit
     radius = str(query.radius)
-    result = search(client, query)
+    result = search(client, query, keep_sites=True)  # a lost site's fate needs the full list
     reported: dict[str, Reported] = state.reported(saved.name)
     current = {m.trial.nct_id: m for m in result.matches}
     snapshots = {nct_id: snapshot(m) for nct_id, m in current.items()}

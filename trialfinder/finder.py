@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from .client import Client
@@ -32,12 +32,15 @@ def search(
     query: Query,
     *,
     on_skip: Callable[[str], None] | None = None,
+    keep_sites: bool = False,
 ) -> SearchResult:
     """Run ``query`` against the API and rank what comes back.
 
     When the API can sort the way the user asked (by update or posting date),
     the walk stops as soon as ``query.limit`` trials qualify; ranking by
-    distance needs every page.
+    distance needs every page. Unless ``keep_sites``, each kept trial drops its
+    site list once ranked (the qualifying sites stay in ``Match.nearby``), so
+    memory grows with the matches, not with every site of every study.
     """
     params = query.params()
     params["fields"] = ",".join(SEARCH_FIELDS)
@@ -60,6 +63,8 @@ def search(
         found = match(trial, query)
         if found is None:
             continue
+        if not keep_sites:
+            found = replace(found, trial=replace(trial, sites=()))
         matches.append(found)
         if sort != "distance" and query.limit is not None and len(matches) > query.limit:
             break

@@ -1,0 +1,5 @@
+"""``python -m trialfinder``: the same as the ``trialfinder`` command."""
+
+from .cli import main
+
+main()
