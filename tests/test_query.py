@@ -88,7 +88,7 @@ def test_full_query_parameters():
         "AREA[Phase](PHASE2 OR PHASE3)"
         " AND (AREA[MinimumAge]RANGE[MIN, 45 years] OR AREA[MinimumAge]MISSING)"
         " AND (AREA[MaximumAge]RANGE[45 years, MAX] OR AREA[MaximumAge]MISSING)"
-        " AND (AREA[Sex]FEMALE OR AREA[Sex]ALL OR AREA[Sex]MISSING)"
+        ' AND (AREA[Sex]FEMALE OR AREA[Sex]"ALL" OR AREA[Sex]MISSING)'
     )
     assert "sort" not in params  # distance ranking is done here, not by the API
     assert "aggFilters" not in params

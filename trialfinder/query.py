@@ -198,7 +198,8 @@ class Query:
             parts.append(f"(AREA[MinimumAge]RANGE[MIN, {years}] OR AREA[MinimumAge]MISSING)")
             parts.append(f"(AREA[MaximumAge]RANGE[{years}, MAX] OR AREA[MaximumAge]MISSING)")
         if self.sex is not None:
-            parts.append(f"(AREA[Sex]{self.sex.upper()} OR AREA[Sex]ALL OR AREA[Sex]MISSING)")
+            # "ALL" is quoted: bare ALL is Essie's match-every-study operator.
+            parts.append(f'(AREA[Sex]{self.sex.upper()} OR AREA[Sex]"ALL" OR AREA[Sex]MISSING)')
         return " AND ".join(parts)
 
     def describe(self) -> str:
