@@ -671,7 +671,7 @@ class _Compiler:
         if key is None:
             raise EssieError(f"RANGE is not supported on field `{piece.name}`")
         bounds: list[Any] = []
-        for part, high in zip(parts, (False, True)):
+        for part, high in zip(parts, (False, True), strict=False):
             value = None if part.upper() in ("MIN", "MAX") else key(part, high)
             if value is None and part.upper() not in ("MIN", "MAX"):
                 raise EssieError(f"Invalid value `{part}` in RANGE for field `{piece.name}`")

@@ -39,8 +39,21 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from .fake_essie import (
-    AREAS, BASIC, PIECES, STATUS, EssieError, Piece, Pred, StudyView, age_days, compile_query,
-    date_key, near, parse_distance, referenced_pieces, resolve_piece,
+    AREAS,
+    BASIC,
+    PIECES,
+    STATUS,
+    EssieError,
+    Piece,
+    Pred,
+    StudyView,
+    age_days,
+    compile_query,
+    date_key,
+    near,
+    parse_distance,
+    referenced_pieces,
+    resolve_piece,
 )
 
 __all__ = ["FAULT_KINDS", "PIECES", "FakeCTGov", "Fault", "LoggedRequest", "main"]

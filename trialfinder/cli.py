@@ -6,7 +6,8 @@ import contextlib
 import errno
 import json
 import sys
-from typing import Any, Callable, Iterator, NoReturn
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import click
@@ -30,7 +31,7 @@ class TrialfinderGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         standalone = kwargs.pop("standalone_mode", True)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx else ""
             _fail(f"Error: {exc.format_message()}{hint}", ExitStatus.USAGE, standalone, exc)
@@ -197,8 +198,8 @@ def search(fmt: str, api_url: str | None, **options: Any) -> None:
         trialfinder search -c "multiple sclerosis" -i ocrelizumab -p 3 --age 45 -f json
         trialfinder search -c "" -t "smoldering" --sort updated --limit 20
     """
-    from .render import render_search
     from .finder import search as run_search
+    from .render import render_search
 
     query = build_query(**options)
     client = make_client(api_url)

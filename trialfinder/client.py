@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 
@@ -194,7 +195,7 @@ class Client:
             try:
                 response = self.session.get(url, params=dict(params), timeout=self.timeout)
                 # Read the body inside the try: a reset mid-body is a transport error too.
-                response.content
+                _ = response.content
             except _RETRYABLE as exc:
                 if attempt >= self.retry.tries:
                     raise TransportError(_describe_transport(exc, attempt), url) from exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -174,7 +173,7 @@ def send(message: EmailMessage, smtp: SmtpConfig) -> list[str]:
         raise MailError(f"SMTP {where}: {exc.smtp_code} {_decode(exc.smtp_error)}") from None
     except ssl.SSLError as exc:
         raise MailError(f"SMTP {where}: TLS failed: {exc.reason or exc}") from None
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise MailError(f"SMTP {where}: {exc.__class__.__name__}: {exc}") from None
     return sorted(refused)
 

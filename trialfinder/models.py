@@ -7,8 +7,9 @@ in (:mod:`trialfinder.text`), so nothing downstream prints raw API text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .exceptions import RecordError
 from .text import clean_line, clean_text

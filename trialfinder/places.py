@@ -251,7 +251,7 @@ def _lookup(db: sqlite3.Connection, name: str, filters: list[_Filter] | None) ->
     key = normalize_name(name)
     rows = _rows(db, key) if key else []
     for alt in (0, 1):
-        for region in filters or [None]:
+        for region in filters or [None]:  # type: ignore[list-item]
             hits = [row for row in rows if row.alt == alt and _within(row, region)]
             if hits:
                 return hits
@@ -310,7 +310,7 @@ def _suggest(db: sqlite3.Connection, name: str, filters: list[_Filter] | None) -
     suggestions: list[str] = []
     for close in difflib.get_close_matches(key, candidates, n=10, cutoff=0.75):
         hits = [row for row in _rows(db, close) if row.alt == 0
-                and any(_within(row, region) for region in filters or [None])]
+                and any(_within(row, region) for region in filters or [None])]  # type: ignore[list-item]
         label = (hits[0].name if filters is None else _display(db, hits[0])) if hits else None
         if label and label not in suggestions:
             suggestions.append(label)

@@ -9,8 +9,9 @@ a study with none is not an option for the patient and is left out.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .drugclasses import matched_drugs
 from .models import Site, Trial

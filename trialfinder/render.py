@@ -11,13 +11,14 @@ import io
 import json
 import re
 import textwrap
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from tabulate import tabulate
 
+from .finder import SearchResult
 from .models import Site, Trial
 from .ranking import Match, NearbySite, haversine_mi, site_status
-from .finder import SearchResult
 from .text import neutralise_csv, shorten
 
 FORMATS = ("table", "json", "csv", "markdown")
