@@ -150,7 +150,7 @@ def test_new_trial(world, smtp, config):
     world.add(extra)
     digest(config)
     msg = smtp.messages[-1].message
-    assert msg["Subject"] == "trialfinder: 1 new MS trials near Boston, MA"
+    assert msg["Subject"] == "trialfinder: 1 new MS trial near Boston, MA"
     plain, _ = parts(msg)
     assert "GEMINI 1 (NCT04410978)" in plain and "PERSEUS" not in plain
 
@@ -165,7 +165,7 @@ def test_status_change(world, smtp, tmp_path):
         site["status"] = "RECRUITING"
     digest(config)
     msg = smtp.messages[-1].message
-    assert msg["Subject"] == "trialfinder: 1 changed MS trials near Boston, MA"
+    assert msg["Subject"] == "trialfinder: 1 changed MS trial near Boston, MA"
     plain, _ = parts(msg)
     assert "- status: Not yet recruiting → Recruiting" in plain
 
@@ -189,7 +189,7 @@ def test_trial_that_stopped_recruiting_drops_out_with_reason(world, smtp, config
     result = digest(config)
     assert result.exit_code == 0
     msg = smtp.messages[-1].message
-    assert msg["Subject"] == "trialfinder: 1 no longer matching MS trials near Boston, MA"
+    assert msg["Subject"] == "trialfinder: 1 no longer matching MS trial near Boston, MA"
     plain, _ = parts(msg)
     assert "NO LONGER MATCHING" in plain
     assert "- now active not recruiting" in plain
@@ -289,7 +289,7 @@ def test_dry_run_after_a_real_run_shows_news_without_recording_it(world, smtp, c
     world.drop("NCT05147220")
     for _ in range(2):
         result = digest(config, "--dry-run")
-        assert "Subject: trialfinder: 1 no longer matching MS trials near Boston, MA" in result.stdout
+        assert "Subject: trialfinder: 1 no longer matching MS trial near Boston, MA" in result.stdout
     assert reported(config)["NCT05147220"] == 1
     assert len(smtp.messages) == 1
 
@@ -345,7 +345,7 @@ def test_cap_defers_the_rest_to_the_next_digest(world, smtp, config, monkeypatch
     assert "1 more items did not fit" in plain
     assert len(reported(config)) == 2
     digest(config)
-    assert smtp.messages[1].message["Subject"] == "trialfinder: 1 new MS trials near Boston, MA"
+    assert smtp.messages[1].message["Subject"] == "trialfinder: 1 new MS trial near Boston, MA"
 
 
 def test_html_escapes_api_text(mocked, smtp, tmp_path):

@@ -50,6 +50,7 @@ class Digest:
     matching: int
     last_run: str | None
     snapshots: dict[str, dict[str, Any]]  # every current match, for recording
+    unchanged: set[str] = field(default_factory=set)  # reported before, nothing to say now
     deferred: int = 0  # items beyond the cap, left for the next digest
     warnings: list[str] = field(default_factory=list)
 
@@ -70,11 +71,9 @@ class Digest:
         Unshown items keep their old state, so they are reported next time.
         """
         shown = {i.nct_id for i in self.items}
-        held = set(self.snapshots) - shown - self._known_unchanged
+        held = set(self.snapshots) - shown - self.unchanged
         current = {k: v for k, v in self.snapshots.items() if k not in held}
         return current, [i.nct_id for i in self.gone]
-
-    _known_unchanged: set[str] = field(default_factory=set, repr=False)
 
 
 # -- snapshots: what a digest says about a trial ---------------------------------
@@ -235,8 +234,8 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         gone.append(Item("gone", nct_id, label, f"https://clinicaltrials.gov/study/{nct_id}",
                          why(prev, unit, radius), gone_reasons(prev, trial, saved), prev))
 
-    digest = Digest(saved, new, changed, gone, len(current), last_run, snapshots, warnings=warnings)
-    digest._known_unchanged = unchanged
+    digest = Digest(saved, new, changed, gone, len(current), last_run, snapshots, unchanged,
+                    warnings=warnings)
     cap = min(max_items, saved.query.limit or max_items)
     if len(digest.items) > cap:
         keep = digest.items[:cap]

@@ -31,7 +31,8 @@ def subject(digest: Digest) -> str:
     condition = digest.search.query.condition.strip()
     what = "MS" if condition.lower() == "multiple sclerosis" else condition
     news = ", ".join(parts) if parts else "no news:"
-    text = f"trialfinder: {news} {what} trials".replace("  ", " ")
+    noun = "trial" if new + changed + gone == 1 else "trials"
+    text = f"trialfinder: {news} {what} {noun}".replace("  ", " ")
     if digest.search.near:
         text += f" near {digest.search.near}"
     return clean_line(text)
