@@ -48,13 +48,15 @@ class Handler:
 class SMTPServer:
     """``with SMTPServer() as smtp:`` -> ``smtp.port``, ``smtp.handler.messages``."""
 
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None, tls_context: Any = None) -> None:
         self.handler = Handler()
         self.port = free_port()
         self.credentials = credentials
         kwargs: dict[str, Any] = {}
         if credentials:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=False, auth_required=True)
+        if tls_context is not None:
+            kwargs.update(tls_context=tls_context, require_starttls=True)
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:

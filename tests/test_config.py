@@ -91,6 +91,8 @@ BAD = [
      "smtp.password_env: needed with smtp.username"),
     ("[smtp]\nhost = \"h\"\npassword = \"hunter2\"\nfrom = \"a@example.org\"\n[[search]]\nname = \"a\"\nrecipients = [\"a@example.org\"]\n",
      "smtp.password: unknown key"),
+    ("[smtp]\nhost = \"h\"\nca_file = \"/nonexistent/ca.pem\"\nfrom = \"a@example.org\"\n[[search]]\nname = \"a\"\nrecipients = [\"a@example.org\"]\n",
+     "smtp.ca_file: '/nonexistent/ca.pem' is not a file"),
     ("", "search: no [[search]] defined"),
     ("[[search]\nname = 1", "not valid TOML"),
 ]

@@ -378,3 +378,49 @@ def test_missing_password_variable_is_a_config_error(world, smtp, tmp_path):
     assert result.exit_code == ExitStatus.USAGE
     assert "TF_UNSET_PW" in result.stderr
     assert world.calls == []
+
+
+# -- TLS: certificates are verified by default ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def tls_smtp(certificate):
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    with SMTPServer(tls_context=context) as server:
+        yield server
+
+
+def test_starttls_refuses_an_untrusted_certificate(world, tls_smtp, tmp_path):
+    config = write_config(tmp_path / "c.toml", tls_smtp.port)
+    config.write_text(config.read_text().replace('security = "none"', 'security = "starttls"'))
+    result = digest(config)
+    assert result.exit_code == ExitStatus.ERROR
+    assert "TLS failed: CERTIFICATE_VERIFY_FAILED" in result.stderr
+    assert tls_smtp.messages == [] and reported(config) == {}
+
+
+def test_starttls_with_a_trusted_ca_file_delivers(world, tls_smtp, certificate, tmp_path):
+    config = write_config(tmp_path / "c.toml", tls_smtp.port, smtp_extra=f'ca_file = "{certificate[0]}"')
+    config.write_text(config.read_text().replace('security = "none"', 'security = "starttls"'))
+    assert digest(config).exit_code == 0
+    assert len(tls_smtp.messages) == 1

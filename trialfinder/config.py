@@ -46,6 +46,7 @@ SMTP_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "password_env": ((str,), "the name of an environment variable"),
     "from": ((str,), "an address such as \"Alerts <alerts@example.org>\""),
     "timeout": ((int, float), "seconds"),
+    "ca_file": ((str,), "a path to a PEM file of trusted certificates"),
 }
 TOP_KEYS = {"state", "api_url", "smtp", "search"}
 
@@ -59,6 +60,7 @@ class SmtpConfig:
     password_env: str | None = None
     sender: str = ""
     timeout: float = 30.0
+    ca_file: str | None = None  # trust this CA (a private mail server) instead of the system's
 
     def password(self) -> str | None:
         """The password from its environment variable; ConfigError if the variable is unset."""
@@ -189,9 +191,13 @@ def _parse_smtp(table: Any, fail: Any) -> SmtpConfig:
         raise fail("smtp.from", f"{sender!r} is not an e-mail address")
     if table.get("username") and not table.get("password_env"):
         raise fail("smtp.password_env", "needed with smtp.username (the password never lives in the file)")
+    ca_file = table.get("ca_file")
+    if ca_file is not None and not Path(ca_file).expanduser().is_file():
+        raise fail("smtp.ca_file", f"{ca_file!r} is not a file")
     return SmtpConfig(
         host=table["host"], port=port, security=security, username=table.get("username"),
         password_env=table.get("password_env"), sender=sender, timeout=float(table.get("timeout", 30)),
+        ca_file=str(Path(ca_file).expanduser()) if ca_file else None,
     )
 
 

@@ -153,7 +153,7 @@ def send(message: EmailMessage, smtp: SmtpConfig) -> list[str]:
     message was delivered, so the digest counts as sent.
     """
     password = smtp.password()
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=smtp.ca_file)  # verifies certificate and host name
     where = f"{smtp.host}:{smtp.port}"
     try:
         if smtp.security == "ssl":
