@@ -424,3 +424,15 @@ def test_starttls_with_a_trusted_ca_file_delivers(world, tls_smtp, certificate, 
     config.write_text(config.read_text().replace('security = "none"', 'security = "starttls"'))
     assert digest(config).exit_code == 0
     assert len(tls_smtp.messages) == 1
+
+
+def test_unusable_state_path_is_one_line_exit_2(world, smtp, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    config = write_config(tmp_path / "c.toml", smtp.port)
+    config.write_text(config.read_text().replace(f'state = "{tmp_path / "state.db"}"', f'state = "{blocker}/state.db"'))
+    result = digest(config)
+    assert result.exit_code == ExitStatus.USAGE
+    assert result.stderr.startswith("Error: cannot create lock file")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert smtp.messages == []

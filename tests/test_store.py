@@ -1,0 +1,70 @@
+"""The SQLite state: migrations, recording, the run lock, and unusable paths."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from trialfinder import store
+from trialfinder.store import Busy, State, StateError, run_lock
+
+
+def test_migrations_run_once_in_order(tmp_path, monkeypatch):
+    path = tmp_path / "state.db"
+    State(path).close()
+    applied = []
+
+    def m002_add_note(db):
+        applied.append("m002")
+        db.execute("ALTER TABLE reported ADD COLUMN note TEXT")
+
+    monkeypatch.setattr(store, "MIGRATIONS", [store.m001_initial, m002_add_note])
+    State(path).close()
+    State(path).close()
+    assert applied == ["m002"]
+    names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM _migrations ORDER BY rowid")]
+    assert names == ["m001_initial", "m002_add_note"]
+
+
+def test_record_and_read_back(tmp_path):
+    state = State(tmp_path / "s.db")
+    state.record("a", current={"NCT00000001": {"status": "RECRUITING"}}, gone=[], outcome="sent",
+                 counts=(1, 0, 0), message_id="<x@y>")
+    state.record("a", current={}, gone=["NCT00000001"], outcome="sent", counts=(0, 0, 1))
+    rows = state.reported("a")
+    assert rows["NCT00000001"].snapshot == {"status": "RECRUITING"}
+    assert rows["NCT00000001"].active is False
+    assert state.reported("b") == {}
+    assert state.last_run("a") is not None and state.last_run("b") is None
+
+
+def test_failed_record_leaves_nothing_half_written(tmp_path):
+    state = State(tmp_path / "s.db")
+    with pytest.raises(TypeError):
+        state.record("a", current={"NCT00000001": {"x": object()}}, gone=[], outcome="sent", counts=(1, 0, 0))
+    assert state.reported("a") == {}
+    assert state.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+
+
+def test_unusable_state_path_is_a_state_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StateError, match="cannot open state database"):
+        State(blocker / "state.db")
+
+
+def test_dry_run_state_for_a_missing_file_is_in_memory(tmp_path):
+    state = State(tmp_path / "none.db", create=False)
+    assert state.reported("a") == {}
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_lock_is_exclusive_and_names_the_holder(tmp_path):
+    path = tmp_path / "state.db"
+    with run_lock(path):
+        with pytest.raises(Busy, match=r"another 'trialfinder digest' is running \(pid \d+"):
+            with run_lock(path):
+                pass
+    with run_lock(path):  # released
+        pass
