@@ -146,3 +146,14 @@ def test_query_validation():
 def test_describe():
     query = Query(drug_class=find_drug_class("btk"), place=BOSTON, radius=Radius(150))
     assert query.describe() == "recruiting multiple sclerosis trials of BTK inhibitors within 150 mi of Boston"
+
+
+@pytest.mark.parametrize("option, kwargs", [
+    ("--term", {"term": "()"}), ("--intervention", {"interventions": ["[]", "x"]}),
+    ("--condition", {"condition": '"'}),
+])
+def test_text_that_cleans_to_nothing_is_refused_not_dropped(option, kwargs):
+    from trialfinder.query import build_query
+
+    with pytest.raises(InputError, match=f"{option} .* has no words to search for"):
+        build_query(**kwargs)

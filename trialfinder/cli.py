@@ -207,7 +207,8 @@ def search(fmt: str, api_url: str | None, **options: Any) -> None:
         result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"))
     click.echo(render_search(result, fmt), nl=False)
     if fmt in ("json", "csv"):
-        note(f"{len(result.matches)} trials: {query.describe()}.")
+        count = len(result.matches)
+        note(f"{count} {'trial' if count == 1 else 'trials'}: {query.describe()}.")
 
 
 @cli.command()

@@ -23,7 +23,7 @@ def normalise_nct_id(text: str) -> str:
     """``'nct4458051'`` -> ``'NCT04458051'``; raises ValueError for anything else."""
     match = _NCT_LOOSE.match(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not an NCT number (expected NCT followed by 8 digits)")
+        raise ValueError(f"{text!r} is not an NCT number (expected NCT and up to 8 digits, e.g. NCT04458051)")
     return "NCT" + match.group(1).zfill(8)
 
 

@@ -243,6 +243,13 @@ def build_query(
         raise InputError("--radius needs --near (where to measure from)")
     if isinstance(radius, str):
         radius = parse_radius(radius)
+    # Text that cleans to nothing would silently drop its filter and widen the search.
+    texts = [("--term", term), *(("--intervention", i) for i in interventions)]
+    if condition.strip().lower() not in ("", "any"):
+        texts.append(("--condition", condition))
+    for option, text in texts:
+        if text.strip() and not essie.plain_words(text):
+            raise InputError(f"{option} {text!r} has no words to search for")
     status_values = tuple(statuses)
     return Query(
         condition="" if condition.strip().lower() in ("", "any") else condition,
