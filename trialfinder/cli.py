@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
@@ -42,9 +43,10 @@ class TrialfinderGroup(click.Group):
         except OSError as exc:
             if exc.errno != errno.EPIPE:
                 raise
-            # stdout was closed early (e.g. piped into head): stop quietly.
-            with contextlib.suppress(Exception):
-                sys.stdout = None  # type: ignore[assignment]
+            # stdout was closed early (e.g. piped into head): stop quietly, and point
+            # stdout at /dev/null so the interpreter's final flush does not complain.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             _fail("", ExitStatus.ERROR, standalone, exc)
         if not standalone:
             return code
