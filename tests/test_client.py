@@ -224,3 +224,22 @@ def test_base_url_from_environment(monkeypatch):
 def test_version(mocked, client):
     mocked.get(f"{API}/version", body=json.dumps({"apiVersion": "2.0.5", "dataTimestamp": "2026-08-19T09:00:06"}))
     assert client.version()["apiVersion"] == "2.0.5"
+
+
+def test_without_prefetch_an_early_stop_requests_no_further_page(mocked, client):
+    studies = load_fixture("constructed/search_btk_boston.json")["studies"]
+    mocked.get(STUDIES, json=page(studies, "tok-1", total=4000))
+    walk = client.iter_studies(PARAMS, prefetch=False)
+    assert next(walk)["protocolSection"]["identificationModule"]["nctId"] == "NCT04458051"
+    walk.close()
+    assert len(mocked.calls) == 1
+
+
+def test_prefetch_failure_surfaces_when_its_page_is_reached(mocked, client):
+    studies = load_fixture("constructed/search_btk_boston.json")["studies"]
+    mocked.get(STUDIES, json=page(studies, "tok-1", total=10))
+    mocked.get(STUDIES, status=400, body="Parameter `pageToken` has incorrect format")
+    walk = client.iter_studies(PARAMS)
+    assert len([next(walk) for _ in range(5)]) == 5  # the first page is served in full
+    with pytest.raises(BadRequest, match="pageToken"):
+        next(walk)

@@ -60,3 +60,21 @@ def test_unreadable_records_are_reported_not_fatal(mocked, btk_page):
     result = search(Client(API), Query(place=BOSTON), on_skip=skipped.append)
     assert len(result.skipped) == 1 and skipped == result.skipped
     assert len(result.matches) == 3
+
+
+def test_only_sites_inside_the_radius_are_parsed(mocked, btk_page, monkeypatch):
+    from trialfinder import models
+
+    parsed = []
+    original = models.Site.from_api.__func__
+
+    def counting(cls, data):
+        parsed.append(data.get("city"))
+        return original(cls, data)
+
+    monkeypatch.setattr(models.Site, "from_api", classmethod(counting))
+    mocked.get(STUDIES, json=btk_page)
+    search(Client(API), Query(place=BOSTON))
+    # Warsaw, Tokyo, Chicago, Beijing, and sites without coordinates are never parsed.
+    assert sorted(parsed) == sorted(["Boston", "Providence", "Worcester", "Burlington", "Springfield",
+                                     "Boston", "Portsmouth", "Cambridge"])

@@ -6,6 +6,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -139,35 +140,51 @@ class Client:
         total = data.get("totalCount")
         return Page(data["studies"], next_token, total if isinstance(total, int) else None)
 
-    def iter_studies(self, params: Mapping[str, str], max_pages: int = 10_000) -> Iterator[Any]:
+    def iter_studies(
+        self, params: Mapping[str, str], max_pages: int = 10_000, *, prefetch: bool = True
+    ) -> Iterator[Any]:
         """Yield every study matching ``params``, following ``nextPageToken`` to the end.
 
         Every page repeats the first page's parameters, as the API requires.
+        With ``prefetch`` the next page is fetched in the background while the
+        caller works through the current one (one request in flight at a time);
+        turn it off when the caller may stop early, to save the request.
         Raises InvalidResponse when the walk loops or comes up short of the
         announced total, so a caller never mistakes a cut-short walk for the answer.
         """
+        url = self._url("/studies")
         seen_tokens: set[str] = set()
-        token: str | None = None
-        total: int | None = None
-        count = 0
-        for _ in range(max_pages):
-            page = self.page(params, token)
-            if token is None:
-                total = page.total_count
-            count += len(page.studies)
-            yield from page.studies
-            token = page.next_page_token
-            if token is None:
-                break
-            if token in seen_tokens:
-                raise InvalidResponse("the API sent the same page token twice", self._url("/studies"))
-            seen_tokens.add(token)
-        else:
-            raise InvalidResponse(f"gave up after {max_pages} pages", self._url("/studies"))
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trialfinder-page")
+
+        def fetch(token: str | None) -> Future[Page] | _Later:
+            if prefetch:
+                return pool.submit(self.page, params, token)
+            return _Later(lambda: self.page(params, token))
+
+        try:
+            pending = fetch(None)
+            total: int | None = None
+            count = 0
+            for number in range(max_pages):
+                page = pending.result()
+                if number == 0:
+                    total = page.total_count
+                count += len(page.studies)
+                token = page.next_page_token
+                if token is not None:
+                    if token in seen_tokens:
+                        raise InvalidResponse("the API sent the same page token twice", url)
+                    seen_tokens.add(token)
+                    pending = fetch(token)
+                yield from page.studies
+                if token is None:
+                    break
+            else:
+                raise InvalidResponse(f"gave up after {max_pages} pages", url)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         if total is not None and count < total:
-            raise InvalidResponse(
-                f"the walk ended after {count} of {total} studies", self._url("/studies")
-            )
+            raise InvalidResponse(f"the walk ended after {count} of {total} studies", url)
 
     # -- transport ---------------------------------------------------------
 
@@ -209,6 +226,16 @@ class Client:
             if response.status_code not in RETRY_STATUSES or attempt >= self.retry.tries:
                 raise error
             self.sleep(self.retry.delay(attempt, _retry_after(response)))
+
+
+class _Later:
+    """A page fetched only when its ``result()`` is asked for, like a future that has not run."""
+
+    def __init__(self, call: Callable[[], Page]) -> None:
+        self.call = call
+
+    def result(self) -> Page:
+        return self.call()
 
 
 def _env_float(name: str, default: float) -> float:

@@ -9,7 +9,7 @@ from .client import Client
 from .exceptions import RecordError
 from .models import Trial
 from .query import SEARCH_FIELDS, Query
-from .ranking import Match, match, rank
+from .ranking import Match, match, rank, raw_site_filter
 
 
 @dataclass
@@ -38,20 +38,23 @@ def search(
 
     When the API can sort the way the user asked (by update or posting date),
     the walk stops as soon as ``query.limit`` trials qualify; ranking by
-    distance needs every page. Unless ``keep_sites``, each kept trial drops its
-    site list once ranked (the qualifying sites stay in ``Match.nearby``), so
-    memory grows with the matches, not with every site of every study.
+    distance needs every page. Unless ``keep_sites``, only sites inside the
+    radius are parsed, and each kept trial drops even those once ranked (the
+    qualifying ones stay in ``Match.nearby``): time and memory grow with what
+    matters, not with every site of every study.
     """
+    site_filter = None if keep_sites else raw_site_filter(query)
     params = query.params()
     params["fields"] = ",".join(SEARCH_FIELDS)
     sort = query.effective_sort
     result = SearchResult(query, [])
     matches: list[Match] = []
     seen: set[str] = set()
-    for record in client.iter_studies(params):
+    may_stop_early = sort != "distance" and query.limit is not None
+    for record in client.iter_studies(params, prefetch=not may_stop_early):
         result.fetched += 1
         try:
-            trial = Trial.from_api(record)
+            trial = Trial.from_api(record, site_filter)
         except RecordError as exc:
             result.skipped.append(str(exc))
             if on_skip:

@@ -7,7 +7,7 @@ in (:mod:`trialfinder.text`), so nothing downstream prints raw API text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -133,8 +133,14 @@ class Trial:
     sites: tuple[Site, ...] = field(default=(), repr=False)
 
     @classmethod
-    def from_api(cls, study: Mapping[str, Any]) -> Trial:
-        """Build a Trial from one v2 ``Study`` object; raises RecordError without an NCT ID."""
+    def from_api(
+        cls, study: Mapping[str, Any], site_filter: Callable[[Mapping[str, Any]], bool] | None = None
+    ) -> Trial:
+        """Build a Trial from one v2 ``Study`` object; raises RecordError without an NCT ID.
+
+        ``site_filter``, given a raw location, says whether to keep it: a search
+        parses only the sites that can matter (a study lists up to hundreds).
+        """
         if not isinstance(study, Mapping):
             raise RecordError(f"a study record must be a JSON object, not {type(study).__name__}")
         protocol = _mapping(study.get("protocolSection"))
@@ -180,7 +186,11 @@ class Trial:
             central_contacts=tuple(
                 Contact.from_api(c) for c in _list_of_mappings(contacts.get("centralContacts"))
             ),
-            sites=tuple(Site.from_api(s) for s in _list_of_mappings(contacts.get("locations"))),
+            sites=tuple(
+                Site.from_api(s)
+                for s in _list_of_mappings(contacts.get("locations"))
+                if site_filter is None or site_filter(s)
+            ),
         )
 
     @property
@@ -197,7 +207,6 @@ class Trial:
         return {
             "nct_id": self.nct_id,
             "title": self.title,
-            "official_title": self.official_title,
             "acronym": self.acronym,
             "status": self.status,
             "phases": list(self.phases),

@@ -9,7 +9,7 @@ a study with none is not an option for the patient and is left out.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,32 @@ class Match:
         data["sites_in_radius"] = len(self.nearby) if near else None
         data["nearest_site"] = self.nearest.as_dict() if self.nearest else None
         return data
+
+
+def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
+    """A cheap test on a raw API location: could it be a qualifying site for ``query``?
+
+    Keeps sites inside the radius (status is judged later, against the parsed
+    study); without a place no site is needed at all.
+    """
+    place = query.place
+    if place is None:
+        return lambda location: False
+    limit = query.radius.miles
+
+    def keep(location: Mapping[str, Any]) -> bool:
+        geo = location.get("geoPoint")
+        if not isinstance(geo, Mapping):
+            return False
+        lat, lon = geo.get("lat"), geo.get("lon")
+        if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
+            return False
+        try:
+            return haversine_mi(place.lat, place.lon, lat, lon) <= limit
+        except (TypeError, ValueError):  # inf/nan and other junk: Site.from_api decides
+            return True
+
+    return keep
 
 
 def site_status(site: Site, trial: Trial) -> str:

@@ -25,6 +25,8 @@ CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def clean_text(value: str) -> str:
     """Strip terminal escape sequences and control characters; keep newlines and tabs."""
+    if value.isprintable():  # no controls, escapes or bidi overrides: the common case
+        return value
     value = value.replace("\r\n", "\n")
     value = _ESCAPES.sub("", value)
     return _CONTROLS.sub("", value)
@@ -32,6 +34,8 @@ def clean_text(value: str) -> str:
 
 def clean_line(value: str) -> str:
     """Like :func:`clean_text`, then fold all whitespace (newlines too) into single spaces."""
+    if value.isprintable() and "  " not in value and value == value.strip():
+        return value  # the common case, without three regular expressions
     value = _ESCAPES.sub("", value)
     value = _CONTROLS_NO_NEWLINE.sub(" ", value)
     return _SPACES.sub(" ", value).strip()
