@@ -398,13 +398,13 @@ def projection_client(url: str, fields: Sequence[str] | None) -> Any:
     from trialfinder.client import Client
 
     class ProjectionClient(Client):
-        def iter_studies(self, params: Any, max_pages: int = 10_000) -> Any:
+        def iter_studies(self, params: Any, max_pages: int = 10_000, **options: Any) -> Any:
             params = dict(params)
             if fields is None:
                 params.pop("fields", None)
             else:
                 params["fields"] = ",".join(fields)
-            return super().iter_studies(params, max_pages)
+            return super().iter_studies(params, max_pages, **options)
 
     return ProjectionClient(url)
 

@@ -108,3 +108,20 @@ def test_without_a_place_everything_matches_and_sorts_by_update(trials):
     dates = [m.trial.last_updated for m in ranked]
     assert dates == sorted(dates, reverse=True)
     assert all(m.nearest is None for m in ranked)
+
+
+@pytest.mark.parametrize("geo, kept", [
+    ({"lat": 42.3601 + 99.9 / 69.0940, "lon": -71.0589}, True),   # 99.9 mi due north
+    ({"lat": 42.3601 + 100.1 / 69.0940, "lon": -71.0589}, False),  # 100.1 mi due north
+    ({"lat": 42.3601, "lon": -71.0589 + 1.9}, True),                # ~97 mi due east
+    ({"lat": 42.3601, "lon": -71.0589 + 2.0}, False),               # ~102 mi due east
+    ({"lat": float("nan"), "lon": -71.0}, False), ({"lat": float("inf"), "lon": -71.0}, False),
+    ({"lat": True, "lon": -71.0}, False), ({"lat": "42.36", "lon": -71.0}, False),
+    ({"lat": 42.36}, False), (None, False), ("42.36,-71.06", False),
+])
+def test_raw_site_filter_agrees_with_the_radius(geo, kept):
+    from trialfinder.ranking import raw_site_filter
+
+    keep = raw_site_filter(Query(place=BOSTON))
+    assert keep({"geoPoint": geo}) is kept
+    assert raw_site_filter(Query())({"geoPoint": {"lat": 42.36, "lon": -71.06}}) is False

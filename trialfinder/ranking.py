@@ -74,24 +74,27 @@ def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
     """A cheap test on a raw API location: could it be a qualifying site for ``query``?
 
     Keeps sites inside the radius (status is judged later, against the parsed
-    study); without a place no site is needed at all.
+    study); without a place no site is needed at all. Runs for every site of
+    every study, so it first drops sites outside the band of latitude the
+    radius allows: a great circle is never shorter than its north-south part.
     """
     place = query.place
     if place is None:
         return lambda location: False
     limit = query.radius.miles
+    lat0, lon0 = place.lat, place.lon
+    band = limit / (EARTH_RADIUS_MI * math.pi / 180) + 1e-9  # degrees of latitude
 
     def keep(location: Mapping[str, Any]) -> bool:
-        geo = location.get("geoPoint")
-        if not isinstance(geo, Mapping):
+        geo: Any = location.get("geoPoint")
+        if type(geo) is not dict:  # JSON objects are dicts; isinstance(Mapping) is slow here
             return False
         lat, lon = geo.get("lat"), geo.get("lon")
-        if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
+        if type(lat) not in (int, float) or type(lon) not in (int, float):  # not bool
             return False
-        try:
-            return haversine_mi(place.lat, place.lon, lat, lon) <= limit
-        except (TypeError, ValueError):  # inf/nan and other junk: Site.from_api decides
-            return True
+        if not abs(lat - lat0) <= band:  # also drops inf and nan
+            return False
+        return haversine_mi(lat0, lon0, lat, lon) <= limit
 
     return keep
 
