@@ -89,7 +89,8 @@ def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
         geo: Any = location.get("geoPoint")
         if type(geo) is not dict:  # JSON objects are dicts; isinstance(Mapping) is slow here
             return False
-        lat, lon = geo.get("lat"), geo.get("lon")
+        lat: Any = geo.get("lat")
+        lon: Any = geo.get("lon")
         if type(lat) not in (int, float) or type(lon) not in (int, float):  # not bool
             return False
         if not abs(lat - lat0) <= band:  # also drops inf and nan
