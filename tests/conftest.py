@@ -61,3 +61,11 @@ class BostonPlace:
     lon = -71.0589
     kind = "city"
     note = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gazetteer() -> None:
+    """Build the place index before any test, so no test's stderr carries the one-off note."""
+    from trialfinder.places import resolve_place
+
+    resolve_place("Boston, MA")

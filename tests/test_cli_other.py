@@ -110,3 +110,12 @@ def test_click_usage_errors_are_one_line_exit_2(args):
     assert result.exit_code == ExitStatus.USAGE
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("Error: ")
+
+
+def test_first_place_lookup_says_it_builds_the_index_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIALFINDER_CACHE_DIR", str(tmp_path / "cache"))
+    first = invoke("locate", "Lyon, France")
+    assert first.exit_code == 0
+    assert first.stderr == "note: building the offline place index (once, a few seconds)\n"
+    again = invoke("locate", "Lyon, France")
+    assert again.stderr == "" and again.stdout == first.stdout

@@ -97,12 +97,21 @@ def _radius(ctx: click.Context, param: click.Parameter, value: str | None) -> An
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
+def announce_first_build() -> None:
+    """The first place lookup builds the offline index (seconds, once): say so."""
+    from .places import gazetteer_path
+
+    if not gazetteer_path().exists():
+        note("note: building the offline place index (once, a few seconds)")
+
+
 def resolve_near(text: str | None) -> Any:
     """``--near`` text as a Place, with a note on stderr when the name was ambiguous."""
     if text is None:
         return None
     from .places import resolve_place
 
+    announce_first_build()
     with service_errors():
         place = resolve_place(text)
     if place.note:
@@ -164,6 +173,8 @@ def build_query(**options: Any) -> Any:
     """A Query from command-line values; bad values exit 2, an ambiguous place leaves a note."""
     from .query import build_query as build
 
+    if options.get("near") is not None:
+        announce_first_build()
     with service_errors():
         query = build(**options)
     if query.place is not None and query.place.note:
