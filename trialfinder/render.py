@@ -18,7 +18,7 @@ from tabulate import tabulate
 
 from .finder import SearchResult
 from .models import Site, Trial
-from .ranking import Match, NearbySite, haversine_mi, site_status
+from .ranking import haversine_mi, site_status
 from .text import neutralise_csv, shorten
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -305,12 +305,3 @@ def age_range(min_age: str, max_age: str) -> str:
     if max_age:
         return f"up to {max_age}"
     return "no limits stated"
-
-
-def nearby_text(nearby: NearbySite, unit: str = "mi") -> str:
-    """``'Massachusetts General Hospital, Boston, Massachusetts (0.6 mi, recruiting)'``."""
-    return f"{site_label(nearby.site)} ({distance_label(nearby.distance_mi, unit)}, {status_label(nearby.status).lower()})"
-
-
-def matches_json(matches: list[Match], near: bool) -> list[dict[str, Any]]:
-    return [m.as_dict(near) for m in matches]
