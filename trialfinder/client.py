@@ -79,7 +79,6 @@ class Client:
         self.timeout = timeout or (10.0, _env_float("TRIALFINDER_TIMEOUT", 60.0))
         self.retry = retry or RetryPolicy(tries=int(_env_float("TRIALFINDER_TRIES", 5)))
         self.sleep = sleep or time.sleep
-        self.requests_made = 0
         self.session = session or requests.Session()
         self.session.headers.update(
             {
@@ -208,7 +207,6 @@ class Client:
         attempt = 0
         while True:
             attempt += 1
-            self.requests_made += 1
             try:
                 response = self.session.get(url, params=dict(params), timeout=self.timeout)
                 # Read the body inside the try: a reset mid-body is a transport error too.
