@@ -20,7 +20,7 @@ from trialfinder.render import (
     md_escape,
     phase_label,
     render_search,
-    trial_json,
+    trial_data,
     trial_text,
 )
 
@@ -150,9 +150,9 @@ def test_trial_page_lists_eligibility_contacts_and_sites_nearest_first():
     assert "Withdrawn" in sites
 
 
-def test_trial_json_has_sites_with_distance():
+def test_trial_data_has_sites_with_distance():
     trial = Trial.from_api(load_fixture("constructed/study_NCT04458051.json"))
-    data = json.loads(trial_json(trial, BOSTON))
+    data = json.loads(json.dumps(trial_data(trial, BOSTON)))
     assert data["sites"][0]["city"] == "Boston" and data["sites"][0]["distance_mi"] == 0.5
     assert data["sites"][-1]["distance_mi"] is None  # Lyon has no coordinates
     assert data["eligibility_criteria"].startswith("Inclusion Criteria")

@@ -242,7 +242,7 @@ def show(nct_ids: tuple[str, ...], near: str | None, fmt: str, api_url: str | No
         trialfinder show NCT05147220 NCT05156281 -f json
     """
     from .models import Trial, normalise_nct_id
-    from .render import trial_json, trial_text
+    from .render import trial_data, trial_text
 
     try:
         ids = [normalise_nct_id(i) for i in nct_ids]
@@ -255,7 +255,7 @@ def show(nct_ids: tuple[str, ...], near: str | None, fmt: str, api_url: str | No
         for nct_id in ids:
             trials.append(Trial.from_api(client.study(nct_id)))
     if fmt == "json":
-        docs = [json.loads(trial_json(t, place)) for t in trials]
+        docs = [trial_data(t, place) for t in trials]
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
     else:
         click.echo("\n".join(trial_text(t, place) for t in trials), nl=False)

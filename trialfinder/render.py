@@ -217,7 +217,8 @@ def trial_sites(trial: Trial, place: Any = None) -> list[tuple[Site, float | Non
     return sorted(with_distance, key=lambda p: (p[1] is None, p[1] or 0.0))
 
 
-def trial_json(trial: Trial, place: Any = None) -> str:
+def trial_data(trial: Trial, place: Any = None) -> dict[str, Any]:
+    """Everything about one trial as JSON-ready data; sites nearest first from ``place``."""
     data = trial.as_dict()
     data.update(
         official_title=trial.official_title,
@@ -233,7 +234,7 @@ def trial_json(trial: Trial, place: Any = None) -> str:
             for s, d in trial_sites(trial, place)
         ],
     )
-    return json.dumps(data, indent=2) + "\n"
+    return data
 
 
 def trial_text(trial: Trial, place: Any = None, unit: str = "mi", width: int = 100) -> str:
