@@ -44,3 +44,20 @@ def test_every_search_option_is_in_the_readme():
 
 def test_changelog_has_an_unreleased_section():
     assert "## Unreleased" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_library_knows_nothing_of_click():
+    for path in (ROOT / "trialfinder").glob("*.py"):
+        if path.name != "cli.py":
+            assert not re.search(r"^\s*(import click|from click)", path.read_text(), re.M), path.name
+
+
+def test_library_imports_without_loading_click():
+    import subprocess
+    import sys
+
+    code = ("import sys, trialfinder, trialfinder.finder, trialfinder.digest, trialfinder.mail;"
+            "from trialfinder import Client, Query, Trial, Match, resolve_place, find_drug_class, search;"
+            "print('click' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
