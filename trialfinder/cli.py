@@ -477,7 +477,8 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 continue
             for warning in news.warnings:
                 note(f"warning: search {saved.name!r}: {warning}")
-            summary = f"{saved.name}: {news.counts()[0]} new, {news.counts()[1]} changed, {news.counts()[2]} gone"
+            new, changed, gone = news.counts()
+            summary = f"{saved.name}: {new} new, {changed} changed, {gone} gone"
             if baseline:
                 digests.record(state, news, "baseline")
                 note(f"{saved.name}: recorded {news.matching} current matches as already reported")

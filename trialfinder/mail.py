@@ -56,7 +56,8 @@ def website_link(digest: Digest) -> str:
 
 
 def _heading(digest: Digest) -> list[str]:
-    lines = [digest.search.query.describe()[0].upper() + digest.search.query.describe()[1:] + "."]
+    what = digest.search.query.describe()
+    lines = [what[:1].upper() + what[1:] + "."]
     new, changed, gone = digest.counts()
     since = f" since the last digest ({digest.last_run[:10]})" if digest.last_run else " (first digest)"
     lines.append(f"{new} new, {changed} changed, {gone} no longer matching{since}; "

@@ -18,6 +18,7 @@ from tabulate import tabulate
 
 from .finder import SearchResult
 from .models import Site, Trial
+from .query import KM_PER_MILE
 from .ranking import haversine_mi, site_status
 from .text import neutralise_csv, shorten
 
@@ -49,7 +50,7 @@ def phase_label(phases: Iterable[str]) -> str:
 
 
 def distance_label(miles: float, unit: str = "mi") -> str:
-    value = miles if unit == "mi" else miles * 1.609344
+    value = miles if unit == "mi" else miles * KM_PER_MILE
     return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
 
 
