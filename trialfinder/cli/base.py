@@ -1,0 +1,205 @@
+"""What every command shares: the group, one-line errors, options, and small helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import click
+
+from .. import __version__
+from ..exceptions import InputError, NotFound, ServiceError, TrialfinderError
+from ..status import ExitStatus
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class InputFailure(click.ClickException):
+    """Bad input found after option parsing: one line on stderr, exit status 2."""
+
+    exit_code = ExitStatus.USAGE
+
+
+class TrialfinderGroup(click.Group):
+    """A group whose errors are always one line on stderr, with the documented exit status."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx else ""
+            _fail(f"Error: {exc.format_message()}{hint}", ExitStatus.USAGE, standalone, exc)
+        except click.ClickException as exc:
+            _fail(f"Error: {exc.format_message()}", exc.exit_code, standalone, exc)
+        except click.Abort as exc:
+            _fail("Aborted.", ExitStatus.INTERRUPTED, standalone, exc)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            # stdout was closed early (e.g. piped into head): stop quietly, and point
+            # stdout at /dev/null so the interpreter's final flush does not complain.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _fail("", ExitStatus.ERROR, standalone, exc)
+        if not standalone:
+            return code
+        sys.exit(code if isinstance(code, int) else ExitStatus.SUCCESS)
+
+
+def _fail(message: str, code: int, standalone: bool, exc: Exception) -> NoReturn:
+    if not standalone:
+        raise exc
+    if message:
+        click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def service_errors() -> Iterator[None]:
+    """Library errors as one-line CLI errors: bad input exits 2, a failed service exits 1."""
+    try:
+        yield
+    except NotFound as exc:
+        raise InputFailure(exc.message or str(exc)) from exc
+    except InputError as exc:
+        raise InputFailure(str(exc)) from exc
+    except ServiceError as exc:
+        raise click.ClickException(describe(exc)) from exc
+    except TrialfinderError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _short_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url
+
+
+def note(message: str) -> None:
+    """A message for the person, not the data: stderr."""
+    click.echo(message, err=True)
+
+
+def _radius(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from ..query import parse_radius
+
+    if value is None:
+        return None
+    try:
+        return parse_radius(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def announce_first_build() -> None:
+    """The first place lookup builds the offline index (seconds, once): say so."""
+    from ..places import gazetteer_path
+
+    if not gazetteer_path().exists():
+        note("note: building the offline place index (once, a few seconds)")
+
+
+def resolve_near(text: str | None) -> Any:
+    """``--near`` text as a Place, with a note on stderr when the name was ambiguous."""
+    if text is None:
+        return None
+    from ..places import resolve_place
+
+    announce_first_build()
+    with service_errors():
+        place = resolve_place(text)
+    if place.note:
+        note(f"note: {place.note}")
+    return place
+
+
+def api_url_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--api-url",
+        envvar="TRIALFINDER_API_URL",
+        show_envvar=True,
+        metavar="URL",
+        help="ClinicalTrials.gov API v2 base URL (a mirror, proxy or test server).",
+    )(fn)
+
+
+def make_client(api_url: str | None) -> Any:
+    from ..client import Client
+
+    if api_url is not None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InputFailure(f"--api-url {api_url!r} is not an http(s) URL")
+    return Client(api_url)
+
+
+def search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that describe a search, shared by ``search`` and saved searches."""
+    options = [
+        click.option("-c", "--condition", default="multiple sclerosis", show_default=True,
+                     help="Condition or disease; '' or 'any' for every condition."),
+        click.option("-i", "--intervention", "interventions", multiple=True, metavar="DRUG",
+                     help="A drug or other intervention; repeat to OR several."),
+        click.option("-d", "--drug-class", metavar="CLASS",
+                     help="A drug class, e.g. btk, anti-cd20, s1p (see 'trialfinder drug-classes')."),
+        click.option("-t", "--term", default="", help="Other words to match anywhere in the record."),
+        click.option("-n", "--near", metavar="PLACE",
+                     help="'Boston, MA', 'Lyon, France', a US ZIP code or 'lat,lon'."),
+        click.option("-r", "--radius", callback=_radius, metavar="DISTANCE",
+                     help="How far from --near: 100mi, 150km, or a number of miles. [default: 100mi]"),
+        click.option("-s", "--status", "statuses", multiple=True, metavar="STATUS",
+                     help="Overall status, repeatable: recruiting (default), not-yet-recruiting, "
+                          "enrolling-by-invitation, active-not-recruiting, ...; 'open' means the "
+                          "first three; 'any' means no status filter."),
+        click.option("-p", "--phase", "phases", multiple=True, metavar="PHASE",
+                     help="Phase, repeatable: early-1, 1, 2, 3, 4, na."),
+        click.option("--age", type=click.IntRange(0, 125), metavar="YEARS",
+                     help="Only trials whose age limits include this age."),
+        click.option("--sex", type=click.Choice(["female", "male"], case_sensitive=False),
+                     help="Only trials open to this sex."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_query(**options: Any) -> Any:
+    """A Query from command-line values; bad values exit 2, an ambiguous place leaves a note."""
+    from ..query import build_query as build
+
+    if options.get("near") is not None:
+        announce_first_build()
+    with service_errors():
+        query = build(**options)
+    if query.place is not None and query.place.note:
+        note(f"note: {query.place.note}")
+    return query
+
+
+def describe(exc: Exception) -> str:
+    url = getattr(exc, "url", "")
+    return f"{getattr(exc, 'method', 'GET')} {_short_url(url)}: {exc}" if url else str(exc)
+
+
+@click.group(cls=TrialfinderGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="trialfinder")
+def cli() -> None:
+    """Find clinical trials recruiting near you on ClinicalTrials.gov.
+
+    \b
+    Example:
+        trialfinder search --drug-class btk --near "Boston, MA" --radius 150mi
+    """
+
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="trialfinder")
+
+

@@ -1,0 +1,76 @@
+"""``locate`` and ``drug-classes``: offline reference commands."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .base import (
+    cli,
+    resolve_near,
+    service_errors,
+)
+
+
+@cli.command()
+@click.argument("place")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+def locate(place: str, fmt: str) -> None:
+    """Show what a place resolves to (offline; no request is made).
+
+    \b
+    Examples:
+        trialfinder locate "Boston, MA"
+        trialfinder locate 02115
+        trialfinder locate "Lyon, France" -f json
+    """
+    resolved = resolve_near(place)
+    if fmt == "json":
+        click.echo(json.dumps(resolved.as_dict(), indent=2))
+        return
+    extra = [resolved.kind]
+    if resolved.population:
+        extra.append(f"population {resolved.population:,}")
+    click.echo(f"{resolved.name}: {resolved.lat:.4f}, {resolved.lon:.4f} ({', '.join(extra)})")
+
+
+@cli.command("drug-classes")
+@click.argument("name", required=False)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+def drug_classes_command(name: str | None, fmt: str) -> None:
+    """List the drug classes --drug-class knows, with members and code names.
+
+    \b
+    Examples:
+        trialfinder drug-classes
+        trialfinder drug-classes btk
+    """
+    from tabulate import tabulate
+
+    from ..drugclasses import drug_classes, find_drug_class
+
+    with service_errors():
+        classes = [find_drug_class(name)] if name else list(drug_classes())
+    if fmt == "json":
+        data = [
+            {"key": c.key, "name": c.name, "aliases": list(c.aliases), "description": c.description,
+             "members": [{"drug": d.name, "codes": list(d.codes), "studied_in_ms": d.studied_in_ms,
+                          "source": d.source} for d in c.members]}
+            for c in classes
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    for i, c in enumerate(classes):
+        if i:
+            click.echo()
+        click.echo(f"{c.key}: {c.name} (also: {', '.join(c.aliases)})")
+        click.echo(f"  {c.description}")
+        rows = [[d.name, ", ".join(d.codes) or "-", "yes" if d.studied_in_ms else "no"]
+                + ([d.source] if name else []) for d in c.members]
+        headers = ["Drug", "Code names", "In MS trials"] + (["Source"] if name else [])
+        click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
+
+
