@@ -170,7 +170,7 @@ def _move_to_boston(loc: dict[str, Any], status: str, lat: float, lon: float, rn
 
 
 def build_dataset(
-    n: int, seed: int, lat: float, lon: float, traps: int = 0
+    n: int, seed: int, lat: float, lon: float, traps: int = 0, dense: bool = False
 ) -> tuple[list[dict[str, Any]], set[str]]:
     """``generate_studies`` records of which exactly ``n`` answer the question.
 
@@ -186,16 +186,22 @@ def build_dataset(
     ``traps`` more MS-recruiting studies have every site within the radius WITHDRAWN or
     COMPLETED (one is moved to Boston if none is near): the API's geo filter matches
     them (it ignores site status), but nobody can join them near Boston.
-    """
-    from tests.datagen import generate_studies
 
-    rng = random.Random(f"boston-{seed}-{n}")
+    ``dense``: studies come from datagen's dense mode around Boston (about a third of
+    every study's 20-200 sites within 90 mi of it), so most sites a search meets are
+    inside the radius and many qualify.
+    """
+    from tests.datagen import CITIES, generate_studies
+
+    around = next(c for c in CITIES if c.name == "Boston") if dense else None
+
+    rng = random.Random(f"boston-{seed}-{n}{'-dense' if dense else ''}")
     count = int((n + traps) * 1.7) + 60  # about 60% of generated studies are MS and recruiting
     while True:
         targets: list[dict[str, Any]] = []
         trapped: list[dict[str, Any]] = []
         decoys: list[dict[str, Any]] = []
-        for study in generate_studies(count, seed):
+        for study in generate_studies(count, seed, dense_around=around):
             recruiting = study["protocolSection"]["statusModule"]["overallStatus"] == "RECRUITING"
             if _is_ms(study) and recruiting:
                 if len(targets) < n:

@@ -219,21 +219,39 @@ _MAX_AGES = (("55 Years", 4), ("60 Years", 1), ("65 Years", 2), ("75 Years", 1),
 
 
 def generate_studies(
-    n: int, seed: int = 0, min_sites: int = 20, max_sites: int = 200
+    n: int,
+    seed: int = 0,
+    min_sites: int = 20,
+    max_sites: int = 200,
+    *,
+    dense_around: City | None = None,
+    dense_share: float = 1 / 3,
+    dense_radius_mi: float = 90.0,
 ) -> list[dict[str, Any]]:
     """``n`` synthetic full study records; deterministic for a given seed.
 
     NCT IDs are NCT9xxxxxxx (far beyond any real trial); about 1% of records also carry
     an NCT8xxxxxxx ``nctIdAliases`` entry. About a quarter test a BTK inhibitor.
+
+    Dense mode (``dense_around``, one of :data:`CITIES`): about ``dense_share`` of every
+    study's sites are drawn from hospitals spread up to ``dense_radius_mi`` around that
+    city, as big trials list dozens of sites around a large medical centre. Without it
+    the output is exactly that of earlier versions (only ~30 sites per city).
     """
     if n < 0 or min_sites < 0 or max_sites < min_sites:
         raise ValueError("need n >= 0 and 0 <= min_sites <= max_sites")
+    if not 0 <= dense_share <= 1 or dense_radius_mi < 0:
+        raise ValueError("need 0 <= dense_share <= 1 and dense_radius_mi >= 0")
     rng = random.Random(seed)
     pool = _site_pool(random.Random(f"sites-{seed}"))
+    dense = None
+    if dense_around is not None:
+        near = _dense_pool(random.Random(f"dense-{seed}"), dense_around, dense_radius_mi)
+        dense = (near, dense_share)
     ids = rng.sample(range(10**7), n)
     aliases = rng.sample(range(10**7), n)
     return [
-        _study(rng, pool, f"NCT9{ids[i]:07d}", f"NCT8{aliases[i]:07d}", (min_sites, max_sites))
+        _study(rng, pool, f"NCT9{ids[i]:07d}", f"NCT8{aliases[i]:07d}", (min_sites, max_sites), dense)
         for i in range(n)
     ]
 
@@ -310,6 +328,24 @@ def _site_pool(rng: random.Random, per_city: int = 30) -> list[_Site]:
     return pool
 
 
+def _dense_pool(rng: random.Random, city: City, radius_mi: float, count: int = 400) -> list[_Site]:
+    """``count`` hospitals spread evenly over the disc of ``radius_mi`` around ``city``."""
+    pool: list[_Site] = []
+    for _ in range(count):
+        num = f"{rng.randint(1000000, 9999999)}"
+        facility = rng.choice(_FACILITY_KINDS).format(city=city.name, num=num)
+        lat: float | None = None
+        lon: float | None = None
+        if rng.random() >= 0.05:  # as in _site_pool, ~5% of sites have no geoPoint
+            miles = radius_mi * math.sqrt(rng.random())  # uniform over the disc
+            bearing = rng.uniform(0, 2 * math.pi)
+            lat = round(city.lat + miles * math.cos(bearing) / 69.09, 5)
+            lon = round(city.lon + miles * math.sin(bearing) / (69.09 * max(0.2, math.cos(math.radians(city.lat)))), 5)
+        people = tuple(_person(rng, city, facility) for _ in range(3))
+        pool.append(_Site(facility, city, _postcode(rng, city.zip_base), lat, lon, people))
+    return pool
+
+
 def _person(rng: random.Random, city: City, facility: str) -> tuple[str, str, str]:
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
     title = rng.choice(("", ", MD", ", MD, PhD", ", RN", ", PhD"))
@@ -381,7 +417,8 @@ class _Plan:
 
 
 def _study(
-    rng: random.Random, pool: list[_Site], nct: str, alias: str, sites: tuple[int, int]
+    rng: random.Random, pool: list[_Site], nct: str, alias: str, sites: tuple[int, int],
+    dense: tuple[list[_Site], float] | None = None,
 ) -> dict[str, Any]:
     status = _pick(rng, _STUDY_STATUS)
     observational = rng.random() < 0.12
@@ -413,7 +450,7 @@ def _study(
         "armsInterventionsModule": _arms(rng, plan),
         "outcomesModule": _outcomes(rng),
         "eligibilityModule": _eligibility(rng),
-        "contactsLocationsModule": _contacts(rng, plan, pool, sites),
+        "contactsLocationsModule": _contacts(rng, plan, pool, sites, dense),
     }
     derived: dict[str, Any] = {
         "miscInfoModule": {"versionHolder": VERSION_HOLDER},
@@ -621,12 +658,19 @@ def _eligibility(rng: random.Random) -> dict[str, Any]:
 
 
 def _contacts(
-    rng: random.Random, plan: _Plan, pool: list[_Site], bounds: tuple[int, int]
+    rng: random.Random, plan: _Plan, pool: list[_Site], bounds: tuple[int, int],
+    dense: tuple[list[_Site], float] | None = None,
 ) -> dict[str, Any]:
     low, high = bounds
     # Skewed towards smaller trials (mean ~ low + 0.3 * (high - low)), as in the registry.
     count = low + int((high - low + 1) * rng.random() ** 2.4)
-    sites = rng.sample(pool, min(count, len(pool)))
+    if dense is None:
+        sites = rng.sample(pool, min(count, len(pool)))
+    else:
+        near, share = dense
+        k = min(round(count * share), len(near))
+        sites = rng.sample(near, k) + rng.sample(pool, min(count - k, len(pool)))
+        rng.shuffle(sites)
     if sites:
         name, phone, email = rng.choice(sites).people[0]
     else:

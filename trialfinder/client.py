@@ -27,6 +27,7 @@ DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
 API_URL_ENV = "TRIALFINDER_API_URL"
 PAGE_SIZE = 1000  # the API's maximum; larger values are silently capped
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+Decoder = Callable[[bytes], Any]  # a response body's bytes -> its JSON value
 _RETRYABLE = (
     requests.ConnectionError,
     requests.Timeout,
@@ -121,15 +122,21 @@ class Client:
             raise InvalidResponse("expected a version object", self._url("/version"))
         return data
 
-    def page(self, params: Mapping[str, str], token: str | None = None) -> Page:
-        """One page of ``GET /studies`` with ``params``; ``token`` continues a walk."""
+    def page(
+        self, params: Mapping[str, str], token: str | None = None, *, decode: Decoder | None = None
+    ) -> Page:
+        """One page of ``GET /studies`` with ``params``; ``token`` continues a walk.
+
+        ``decode`` turns the body's bytes into the page object (default: plain JSON);
+        it raises ValueError for a body that is not JSON.
+        """
         query = dict(params)
         query["pageSize"] = str(PAGE_SIZE)
         if token:
             query["pageToken"] = token
         else:
             query["countTotal"] = "true"
-        data = self._get_json("/studies", query)
+        data = self._get_json("/studies", query, decode)
         url = self._url("/studies")
         if not isinstance(data, dict) or not isinstance(data.get("studies"), list):
             raise InvalidResponse("the answer has no list of studies", url)
@@ -140,14 +147,20 @@ class Client:
         return Page(data["studies"], next_token, total if isinstance(total, int) else None)
 
     def iter_studies(
-        self, params: Mapping[str, str], max_pages: int = 10_000, *, prefetch: bool = True
+        self,
+        params: Mapping[str, str],
+        max_pages: int = 10_000,
+        *,
+        prefetch: bool = True,
+        decode: Decoder | None = None,
     ) -> Iterator[Any]:
         """Yield every study matching ``params``, following ``nextPageToken`` to the end.
 
         Every page repeats the first page's parameters, as the API requires.
         With ``prefetch`` the next page is fetched in the background while the
         caller works through the current one (one request in flight at a time);
-        turn it off when the caller may stop early, to save the request.
+        turn it off when the caller may stop early, to save the request. ``decode``
+        is passed on to :meth:`page` (the studies are whatever it puts in ``studies``).
         Raises InvalidResponse when the walk loops or comes up short of the
         announced total, so a caller never mistakes a cut-short walk for the answer.
         """
@@ -157,8 +170,8 @@ class Client:
 
         def fetch(token: str | None) -> Future[Page] | _Later:
             if prefetch:
-                return pool.submit(self.page, params, token)
-            return _Later(lambda: self.page(params, token))
+                return pool.submit(self.page, params, token, decode=decode)
+            return _Later(lambda: self.page(params, token, decode=decode))
 
         try:
             pending = fetch(None)
@@ -190,10 +203,10 @@ class Client:
     def _url(self, path: str) -> str:
         return self.base_url + path
 
-    def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
+    def _get_json(self, path: str, params: Mapping[str, str], decode: Decoder | None = None) -> Any:
         response = self._get(path, params)
         try:
-            return response.json()
+            return decode(response.content) if decode else response.json()
         except (ValueError, requests.exceptions.RequestException) as exc:
             kind = response.headers.get("Content-Type", "no content type")
             raise InvalidResponse(

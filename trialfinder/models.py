@@ -27,7 +27,7 @@ def normalise_nct_id(text: str) -> str:
     return "NCT" + match.group(1).zfill(8)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a search keeps thousands
 class Site:
     """One study location as the registry lists it."""
 
@@ -70,7 +70,7 @@ class Site:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a search keeps thousands
 class Contact:
     """A central or site contact."""
 

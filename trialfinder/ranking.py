@@ -29,7 +29,7 @@ def haversine_mi(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_MI * math.asin(min(1.0, math.sqrt(a)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a search keeps thousands
 class NearbySite:
     """A qualifying site and its distance from the searched place."""
 
@@ -75,15 +75,11 @@ def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
 
     Keeps sites inside the radius (status is judged later, against the parsed
     study); without a place no site is needed at all. Runs for every site of
-    every study, so it first drops sites outside the band of latitude the
-    radius allows: a great circle is never shorter than its north-south part.
+    every study (see :func:`point_filter`).
     """
-    place = query.place
-    if place is None:
+    near = point_filter(query)
+    if near is None:
         return lambda location: False
-    limit = query.radius.miles
-    lat0, lon0 = place.lat, place.lon
-    band = limit / (EARTH_RADIUS_MI * math.pi / 180) + 1e-9  # degrees of latitude
 
     def keep(location: Mapping[str, Any]) -> bool:
         geo: Any = location.get("geoPoint")
@@ -93,11 +89,30 @@ def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
         lon: Any = geo.get("lon")
         if type(lat) not in (int, float) or type(lon) not in (int, float):  # not bool
             return False
+        return near(lat, lon)
+
+    return keep
+
+
+def point_filter(query: Query) -> Callable[[float, float], bool] | None:
+    """Is the point (lat, lon) inside ``query``'s radius? None when the query has no place.
+
+    It first drops points outside the band of latitude the radius allows (a great
+    circle is never shorter than its north-south part), before any trigonometry.
+    """
+    place = query.place
+    if place is None:
+        return None
+    limit = query.radius.miles
+    lat0, lon0 = place.lat, place.lon
+    band = limit / (EARTH_RADIUS_MI * math.pi / 180) + 1e-9  # degrees of latitude
+
+    def near(lat: float, lon: float) -> bool:
         if not abs(lat - lat0) <= band:  # also drops inf and nan
             return False
         return haversine_mi(lat0, lon0, lat, lon) <= limit
 
-    return keep
+    return near
 
 
 def site_status(site: Site, trial: Trial) -> str:
