@@ -7,6 +7,7 @@ result with what the state database says was reported before.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from .query import SEARCH_FIELDS
 from .ranking import Match, NearbySite, match, site_status
 from .render import distance_label, phase_label, site_label, status_label
 from .store import Reported, State
+from .walks import SharedWalks
 
 MAX_ITEMS = 50  # per e-mail; the rest follow in the next digest
 LOOKUP_CHUNK = 200  # NCT IDs per filter.ids request (keeps URLs short)
@@ -186,6 +188,14 @@ def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
                 continue
             found[trial.nct_id] = trial
     return found
+
+
+def share_fetches(client: Client, searches: Iterable[SavedSearch]) -> Client:
+    """A client for a run of ``searches`` that walks each distinct question once.
+
+    Same digests as ``client``: see :mod:`trialfinder.walks` for what is shared.
+    """
+    return SharedWalks(client, [s.query for s in searches])
 
 
 def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int = MAX_ITEMS) -> Digest:

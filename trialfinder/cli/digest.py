@@ -146,7 +146,9 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
     if config.smtp is not None and not (dry_run or baseline):
         with service_errors():
             config.smtp.password()  # a missing password is a configuration error, found up front
-    client = make_client(api_url or config.api_url)
+    # One walk per distinct question: searches that differ only in recipients, radius
+    # or what is done locally with the answer share a fetch (trialfinder.walks).
+    client = digests.share_fetches(make_client(api_url or config.api_url), searches)
     failures = 0
     with service_errors(), run_lock(config.state) if not dry_run else contextlib.nullcontext():
         state = State(config.state, create=not dry_run)
