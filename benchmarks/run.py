@@ -51,6 +51,8 @@ RADIUS_MI = 100.0
 SEARCH_ARGS = ["search", "--near", NEAR, "--format", "json"]
 DEFAULT_SIZES = (100, 1_000, 10_000)
 QUICK_SIZES = (100, 1_000)
+DEFAULT_DENSE_SIZES = (1_000, 10_000)
+QUICK_DENSE_SIZES = (1_000,)
 PAGE = 1000  # the API's largest page: the floor is ceil(N / 1000) requests
 
 # What each key of trialfinder's search JSON (README "JSON is a list of trials, ...")
@@ -660,6 +662,187 @@ def measure_precision(tools: Tools, seed: int, place: Any, tmp: Path, n: int = 1
     return got
 
 
+# -- dense sites, the profile case, digests (issue 10) ------------------------------------
+
+# What the eligibility pre-screen fetches besides the search projection (issue 7:
+# trialfinder.eligibility.CRITERIA_FIELDS where it exists).
+PROFILE_FIELDS_FALLBACK = ("EligibilityCriteria",)
+PROFILE_ARGS = ["--ms-type", "nrspms", "--edss", "6.0"]
+
+
+def profile_fields() -> tuple[tuple[str, ...], bool]:
+    """(fields the pre-screen adds, whether trialfinder has the pre-screen itself)."""
+    try:
+        from trialfinder.eligibility import CRITERIA_FIELDS  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return PROFILE_FIELDS_FALLBACK, False
+    return tuple(CRITERIA_FIELDS), True
+
+
+def cmd_fetchparse(url: str, fields: str) -> None:
+    """The search with ``fields`` as its projection, in-process, JSON to stdout."""
+    from trialfinder.finder import search
+    from trialfinder.query import build_query
+    from trialfinder.render import render_search
+
+    with projection_client(url, fields.split(",")) as client:
+        result = search(client, build_query(near=NEAR))
+    sys.stdout.write(render_search(result, "json"))
+
+
+@dataclass
+class Case:
+    """One command measured against the floor making the same requests."""
+
+    name: str
+    requests: int = 0
+    bytes: int = 0
+    floor_requests: int = 0
+    floor_bytes: int = 0
+    returned: int = 0
+    extra: int = 0
+    tf_runs: list[Run] = field(default_factory=list)
+    floor_runs: list[Run] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class DenseResult:
+    n: int
+    sites_per_study: float
+    share_inside: float
+    share_qualifying: float
+    cases: dict[str, Case] = field(default_factory=dict)
+
+
+def first_pages(t: Traffic) -> list[dict[str, str]]:
+    return [p for p in t.params if "pageToken" not in p]
+
+
+def measure_against_floor(
+    api: Any, name: str, tf_cmd: Sequence[str] | Callable[[], Sequence[str]], env: dict[str, str],
+    tools: Tools, runs: int, out: Path, expected: set[str] | None = None,
+) -> Case:
+    """Warm-up (output checked), the floor with the same first-page params, alternating runs.
+
+    ``tf_cmd`` may be a function giving the command afresh for every run.
+    """
+    case = Case(name)
+
+    def cmd() -> Sequence[str]:
+        return tf_cmd() if callable(tf_cmd) else tf_cmd
+
+    t, _ = traffic(api, lambda: checked(run_child(cmd(), env, str(out)), name))
+    if any(s != 200 for s in t.statuses):
+        raise SystemExit(f"{name}: requests answered {t.statuses}")
+    case.requests, case.bytes = t.requests, t.bytes
+    if expected is not None:
+        ids = {trial["nct_id"] for trial in json.loads(out.read_text())}
+        case.returned, case.extra = len(ids & expected), len(ids - expected)
+    floor = [tools.python, str(HERE / "floor.py"), "--url", api.url]
+    for p in first_pages(t):
+        floor += ["--params", json.dumps(p)]
+    ft, _ = traffic(api, lambda: checked(run_child(floor, env), f"floor.py ({name})"))
+    if sorted(map(json.dumps, ft.params)) != sorted(map(json.dumps, t.params)):
+        raise SystemExit(f"floor.py did not make the same requests as {name}")
+    case.floor_requests, case.floor_bytes = ft.requests, ft.bytes
+    for _ in range(runs):
+        case.tf_runs.append(checked(run_child(cmd(), env), name))
+        case.floor_runs.append(checked(run_child(floor, env), f"floor.py ({name})"))
+    return case
+
+
+def measure_dense(n: int, runs: int, tools: Tools, seed: int, place: Any, tmp: Path) -> DenseResult:
+    log(f"dense N={n:,}: generating data")
+    studies, expected = build_dataset(n, seed, place.lat, place.lon, dense=True)
+    sites = [loc for s in studies if s["protocolSection"]["identificationModule"]["nctId"] in expected
+             for loc in s["protocolSection"].get("contactsLocationsModule", {}).get("locations", [])]
+    inside = [loc for loc in sites if _site_distance(loc, place.lat, place.lon) <= RADIUS_MI]
+    res = DenseResult(n, len(sites) / n, len(inside) / len(sites),
+                      sum(loc.get("status", "RECRUITING") == "RECRUITING" for loc in inside) / len(sites))
+    with serve(studies) as api:
+        del studies
+        env = child_env(TRIALFINDER_API_URL=api.url)
+        log(f"dense N={n:,}: search, {runs} runs each of trialfinder and floor.py")
+        res.cases["search"] = measure_against_floor(
+            api, "trialfinder search", [tools.trialfinder, *SEARCH_ARGS], env, tools, runs,
+            tmp / f"dense-{n}.json", expected)
+        fields, real = profile_fields()
+        if real:
+            cmd = [tools.trialfinder, *SEARCH_ARGS, *PROFILE_ARGS]
+            note = f"`trialfinder {' '.join(SEARCH_ARGS + PROFILE_ARGS)}` (the pre-screen itself)"
+        else:
+            from trialfinder.query import SEARCH_FIELDS
+
+            cmd = [tools.python, str(Path(__file__).resolve()), "_fetchparse", api.url,
+                   ",".join((*SEARCH_FIELDS, *fields))]
+            note = ("no pre-screen in this trialfinder: fetch + parse + rank + JSON of the search "
+                    f"with SEARCH_FIELDS + {', '.join(fields)}, in a fresh process")
+        log(f"dense N={n:,}: profile case, {runs} runs each")
+        case = measure_against_floor(api, "profile", cmd, env, tools, runs, tmp / f"profile-{n}.json", expected)
+        case.note = note
+        res.cases["profile"] = case
+    gc.collect()
+    return res
+
+
+DIGEST_CITIES = ("Boston", "New York", "Chicago", "Los Angeles", "San Francisco", "Houston",
+                 "Dallas", "Seattle", "Philadelphia", "Toronto")
+DIGEST_VARIANTS = (  # five saved searches per question: recipients, radius and unit differ
+    ('radius = "100mi"', "a"), ('radius = "100mi"', "b"), ('radius = "50mi"', "c"),
+    ('radius = "25mi"', "d"), ('radius = "160km"', "e"),
+)
+
+
+def digest_config(path: Path, state: Path, smtp_port: int) -> Path:
+    from tests.datagen import CITIES
+
+    tables = []
+    for city in (c for c in CITIES if c.name in DIGEST_CITIES):
+        for radius, who in DIGEST_VARIANTS:
+            slug = city.name.lower().replace(" ", "-")
+            tables.append(f'[[search]]\nname = "{slug}-{who}"\nnear = "{city.lat},{city.lon}"\n{radius}\n'
+                          f'recipients = ["{who}@{slug}.example.org"]\n')
+    path.write_text(f'state = "{state}"\n\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\n'
+                    f'security = "none"\nfrom = "alerts@example.org"\ntimeout = 30\n\n'
+                    + "\n".join(tables), encoding="utf-8")
+    return path
+
+
+@dataclass
+class DigestResult:
+    searches: int
+    questions: int
+    studies: int
+    messages: int
+    case: Case
+    page_requests: int = 0
+
+
+def measure_digest(tools: Tools, seed: int, runs: int, tmp: Path, n: int = 2000) -> DigestResult:
+    """``trialfinder digest`` on 50 saved searches asking 10 questions, first run (fresh state)."""
+    from tests.datagen import generate_studies
+    from tests.smtpserver import SMTPServer
+
+    log(f"digest: {len(DIGEST_CITIES) * len(DIGEST_VARIANTS)} saved searches, {len(DIGEST_CITIES)} questions")
+    studies = generate_studies(n, seed)
+    with serve(studies) as api, SMTPServer() as smtp:
+        env = child_env(TRIALFINDER_API_URL=api.url)
+        counter = iter(range(10**6))
+
+        def fresh() -> list[str]:  # each run starts from an empty state, like a first digest
+            k = next(counter)
+            config = digest_config(tmp / f"digest-{k}.toml", tmp / f"state-{k}.db", smtp.port)
+            return [tools.trialfinder, "digest", "--config", str(config)]
+
+        before = len(smtp.messages)
+        case = measure_against_floor(api, "trialfinder digest", fresh, env, tools, runs, tmp / "digest.out")
+        searches = len(DIGEST_CITIES) * len(DIGEST_VARIANTS)
+        messages = (len(smtp.messages) - before) // (runs + 1)
+        t, _ = traffic(api, lambda: checked(run_child(fresh(), env), "trialfinder digest"))
+        return DigestResult(searches, len(first_pages(t)), n, messages, case, t.requests)
+
+
 # -- start-up -------------------------------------------------------------------------------
 
 
@@ -814,6 +997,75 @@ def report(
     return "\n".join(L) + "\n"
 
 
+def report_cases(dense: list[DenseResult], digest: DigestResult | None, load: list[str]) -> str:
+    """The dense-sites, profile and digest tables (issue 10)."""
+    L: list[str] = []
+
+    def row(label: str, cells: list[str], target: str = "") -> None:
+        L.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
+
+    def wall(rs: list[Run]) -> float:
+        return median([x.wall for x in rs])
+
+    def cpu(rs: list[Run]) -> float:
+        return median([x.cpu for x in rs])
+
+    def rss(rs: list[Run]) -> float:
+        return median([x.rss_mb for x in rs])
+
+    for key, title in (("search", "Dense sites: `trialfinder search --near \"Boston, MA\" --format json`"),
+                       ("profile", "The profile case: the search projection plus the eligibility pieces")):
+        if not dense:
+            break
+        cases = [d.cases[key] for d in dense]
+        L += [f"### {title}", ""]
+        if cases[0].note:
+            L += [f"Measured: {cases[0].note}.", ""]
+        L += ["| | " + " | ".join(f"N = {fmt_n(d.n)}" for d in dense) + " | target |",
+              "|---|" + "---:|" * len(dense) + "---|"]
+        if key == "search":
+            row("sites per study (all / inside 100 mi / inside and recruiting)",
+                [f"{d.sites_per_study:.0f} / {d.sites_per_study * d.share_inside:.0f} / "
+                 f"{d.sites_per_study * d.share_qualifying:.0f}" for d in dense])
+        row("trials returned (of expected / others)", [f"{c.returned:,} / {c.extra}" for c, d in zip(cases, dense, strict=True)], "all")
+        row("requests: trialfinder / floor", [f"{c.requests} / {c.floor_requests}" for c in cases], "= floor")
+        row("bytes/study: trialfinder / floor", [f"{c.bytes / d.n:,.0f} / {c.floor_bytes / d.n:,.0f}" for c, d in zip(cases, dense, strict=True)], "= floor")
+        row("runs (median of)", [str(len(c.tf_runs)) for c in cases])
+        row("wall: trialfinder", [f"{wall(c.tf_runs):.3f} s" for c in cases])
+        row("wall: floor.py", [f"{wall(c.floor_runs):.3f} s" for c in cases])
+        row("wall: trialfinder / floor", [ratio(wall(c.tf_runs), wall(c.floor_runs)) for c in cases], "≤ 1.30x (aim 1.10x)")
+        row("client CPU (user+sys): trialfinder / floor",
+            [f"{cpu(c.tf_runs):.2f} s / {cpu(c.floor_runs):.2f} s ({ratio(cpu(c.tf_runs), cpu(c.floor_runs))})" for c in cases])
+        row("peak RSS: trialfinder", [f"{rss(c.tf_runs):.1f} MB" for c in cases])
+        row("peak RSS: floor.py", [f"{rss(c.floor_runs):.1f} MB" for c in cases])
+        row("peak RSS: trialfinder / floor", [ratio(rss(c.tf_runs), rss(c.floor_runs)) for c in cases], "≤ 1.50x")
+        growth = [""] + [f"{(rss(c.tf_runs) - rss(p.tf_runs)) * 1024 / (d.n - q.n):.2f} KB/study"
+                         for c, p, d, q in zip(cases[1:], cases, dense[1:], dense, strict=False)]
+        row("trialfinder RSS growth since previous N", growth, "linear")
+        L.append("")
+
+    if digest is not None:
+        c = digest.case
+        w, fw = wall(c.tf_runs), wall(c.floor_runs)
+        L += ["### Digests: `trialfinder digest`, 50 saved searches asking 10 questions (first run)", "",
+              f"{digest.searches} saved searches (10 places x 5: two recipients at 100 mi, 50 mi, 25 mi, "
+              f"160 km) over {fmt_n(digest.studies)} generated studies; a real config file, a fresh "
+              "SQLite state per run, e-mail to the loopback SMTP server (tests/smtpserver.py). "
+              "The floor walks the 10 distinct questions with bare `requests` in one process.", "",
+              "| | trialfinder digest | floor.py (10 walks) | target |", "|---|---:|---:|---|",
+              f"| distinct walks (first pages) | {digest.questions} | {digest.questions} | 10, not 50 |",
+              f"| requests | {c.requests} | {c.floor_requests} | = floor |",
+              f"| bytes | {c.bytes:,} | {c.floor_bytes:,} | = floor |",
+              f"| e-mails sent per run | {digest.messages} | |  |",
+              f"| wall (median of {len(c.tf_runs)}) | {w:.3f} s | {fw:.3f} s | |",
+              f"| wall per saved search | {w / digest.searches * 1000:.0f} ms | {fw / digest.searches * 1000:.0f} ms | |",
+              f"| wall: trialfinder / floor | {ratio(w, fw)} | | |",
+              f"| client CPU (user+sys) | {cpu(c.tf_runs):.2f} s | {cpu(c.floor_runs):.2f} s | |",
+              f"| peak RSS | {rss(c.tf_runs):.1f} MB | {rss(c.floor_runs):.1f} MB | |", ""]
+    L.append(f"Load average (1, 5, 15 min) at the start and end of these cases: {load[0]}; {load[-1]}.")
+    return "\n".join(L) + "\n"
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -854,6 +1106,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "_cpu":
         cmd_cpu(argv[1], argv[2], int(argv[3]))
         return 0
+    if argv and argv[0] == "_fetchparse":
+        cmd_fetchparse(argv[1], argv[2])
+        return 0
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 100 and 1,000 only")
     parser.add_argument("--sizes", help="comma-separated N values (overrides --quick)")
@@ -863,26 +1118,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="datagen seed (default 1)")
     parser.add_argument("--biomcp", help="path of the biomcp binary")
     parser.add_argument("--output", help="also write the tables to this file")
+    parser.add_argument("--dense-sizes", help="N values of the dense and profile cases (default 1000,10000; "
+                        "--quick: 1000)")
+    parser.add_argument("--digest-runs", type=int, default=3, help="timed runs of the digest case (default 3)")
+    parser.add_argument("--cases", default="sparse,dense,digest",
+                        help="which cases to run, comma-separated (default sparse,dense,digest)")
     args = parser.parse_args(argv)
-    sizes = ([int(s.replace(",", "").replace("_", "")) for s in args.sizes.split(",")] if args.sizes
-             else list(QUICK_SIZES if args.quick else DEFAULT_SIZES))
+
+    def numbers(text: str) -> list[int]:
+        return [int(s.replace(",", "").replace("_", "")) for s in text.split(",") if s]
+
+    sizes = numbers(args.sizes) if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    dense_sizes = (numbers(args.dense_sizes) if args.dense_sizes
+                   else list(QUICK_DENSE_SIZES if args.quick else DEFAULT_DENSE_SIZES))
+    cases = set(args.cases.split(","))
+    if not cases <= {"sparse", "dense", "digest"}:
+        parser.error(f"unknown case in --cases {args.cases!r}")
     started = time.perf_counter()
     tools = find_tools(args.biomcp)
     from trialfinder.places import resolve_place
 
     place = resolve_place(NEAR)  # builds the gazetteer cache if it is missing
-    log(f"{NEAR} resolves to {place.lat}, {place.lon}; start-up runs")
-    startup = measure_startup(tools, args.startup_runs)
     results: list[SizeResult] = []
     projection: Projection | None = None
     runs = {n: args.runs if n <= 1000 else args.runs_large for n in sizes}
+    dense: list[DenseResult] = []
+    digest: DigestResult | None = None
+    load = [" ".join(f"{x:.2f}" for x in os.getloadavg())]
+    text = ""
     with tempfile.TemporaryDirectory(prefix="tf-bench-") as tmp:
-        for n in sizes:
-            res, projection = measure_size(n, runs[n], tools, args.seed, place, projection, Path(tmp))
-            results.append(res)
-        precision = measure_precision(tools, args.seed, place, Path(tmp))
-    assert projection is not None
-    text = report(results, projection, startup, precision, tools, runs, time.perf_counter() - started)
+        if "sparse" in cases:
+            log(f"{NEAR} resolves to {place.lat}, {place.lon}; start-up runs")
+            startup = measure_startup(tools, args.startup_runs)
+            for n in sizes:
+                res, projection = measure_size(n, runs[n], tools, args.seed, place, projection, Path(tmp))
+                results.append(res)
+            precision = measure_precision(tools, args.seed, place, Path(tmp))
+            assert projection is not None
+            text = report(results, projection, startup, precision, tools, runs, time.perf_counter() - started)
+        if "dense" in cases:
+            for n in dense_sizes:
+                dense.append(measure_dense(n, args.runs if n <= 1000 else args.runs_large, tools,
+                                           args.seed, place, Path(tmp)))
+        if "digest" in cases:
+            digest = measure_digest(tools, args.seed, args.digest_runs, Path(tmp))
+    load.append(" ".join(f"{x:.2f}" for x in os.getloadavg()))
+    if dense or digest:
+        text += "\n" + report_cases(dense, digest, load)
+    rev = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                         capture_output=True, text=True).stdout.strip() or "unknown"
+    text += (f"\nCommand: `python benchmarks/run.py {' '.join(argv)}`; trialfinder at {rev}; "
+             f"whole run {(time.perf_counter() - started) / 60:.1f} min.\n")
     print(text)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

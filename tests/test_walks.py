@@ -4,6 +4,7 @@ requests, the loopback SMTP server."""
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from pathlib import Path
 
@@ -76,7 +77,19 @@ def run_digest(config: Path, api: FakeCTGov, *args: str) -> int:
     return sum(1 for r in api.requests if r.path.endswith("/studies"))
 
 
-def test_a_run_walks_each_question_once_and_every_search_gets_its_own_digest(api, tmp_path):
+@pytest.fixture
+def with_unreadable(api):
+    """The stand-in also serves a record no search can read (the API matches it)."""
+    studies = api.studies
+    unreadable = copy.deepcopy(studies[0])
+    unreadable["protocolSection"]["identificationModule"]["nctId"] = "NCT123"
+    api.set_studies([*studies, unreadable])
+    yield api
+    api.set_studies(studies)
+
+
+def test_a_run_walks_each_question_once_and_every_search_gets_its_own_digest(with_unreadable, tmp_path):
+    api = with_unreadable
     names = list(SEARCHES)
     with SMTPServer() as smtp:
         shared = write_config(tmp_path / "shared.toml", smtp.port, tmp_path / "shared.db", names)

@@ -61,6 +61,8 @@ def search(
         try:
             if type(record) is Study:
                 trial = trial_from_study(record, near, sites_seen)
+            elif type(record) is Trial:  # parsed already, every site kept (trialfinder.walks)
+                trial = record
             else:
                 trial = Trial.from_api(record, site_filter)
         except RecordError as exc:

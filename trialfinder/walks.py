@@ -12,6 +12,11 @@ with the largest radius returns every study a smaller one would, and
 qualifying site inside each search's own radius (a site the API and this module
 place differently near the edge can only add a trial, never hide one). Nothing
 else is widened: any other difference in the parameters means a walk of its own.
+
+The studies of a planned walk are also parsed once (``Trial.from_api``, every
+site kept) and handed out as :class:`~trialfinder.models.Trial` objects, which
+:func:`~trialfinder.finder.search` takes as they are; a record that cannot be
+read is handed out raw, so each search skips it as before.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .client import Client
+from .exceptions import RecordError
+from .models import Trial
 from .query import KM_PER_MILE, Query
 
 _GEO = re.compile(r"distance\(([^,()]+),([^,()]+),(\d+(?:\.\d+)?)(mi|km)\)")
@@ -75,6 +82,8 @@ class SharedWalks(Client):
         if records is None:
             options.pop("decode", None)  # records are shared: keep them plain JSON
             records = list(super().iter_studies(walk, max_pages, **options))
+            if group in self.uses:  # a search: parse once for all its searches
+                records = [_parsed(r) for r in records]
             self.walks[key] = records
         else:
             self.requests_saved += 1
@@ -85,3 +94,11 @@ class SharedWalks(Client):
                 for k in [k for k in self.walks if _split({p: v for p, v in k if p != "fields"})[0] == group]:
                     del self.walks[k]
         return iter(records)
+
+
+def _parsed(record: Any) -> Any:
+    """The record as a Trial with every site, or as it came when it cannot be read."""
+    try:
+        return Trial.from_api(record)
+    except RecordError:
+        return record
