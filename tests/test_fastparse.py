@@ -23,16 +23,21 @@ BOSTON = Place(name="Boston", lat=42.3601, lon=-71.0589, kind="coordinates")
 QUERY = Query(place=BOSTON)
 
 
-def both_ways(records: list, query: Query = QUERY) -> tuple[list, list, bool]:
-    """(plain results, fast results, whether the fast path decoded the page)."""
+def both_ways(records: list, query: Query | None = QUERY) -> tuple[list, list, bool]:
+    """(plain results, fast results, whether the fast path decoded the page).
+
+    With a query only the sites inside its radius are kept; without one (None), every
+    site, as a digest's walk keeps them.
+    """
     body = json.dumps({"studies": records}).encode()
-    plain = [_outcome(lambda r=r: Trial.from_api(r, raw_site_filter(query))) for r in json.loads(body)["studies"]]
+    keep = raw_site_filter(query) if query else None
+    plain = [_outcome(lambda r=r: Trial.from_api(r, keep)) for r in json.loads(body)["studies"]]
     page = decode_page(body)
     cache: dict = {}
-    near = point_filter(query)
+    near = point_filter(query) if query else None
     fast = [
-        _outcome(lambda r=r: trial_from_study(r, near, cache) if type(r) is Study
-                 else Trial.from_api(r, raw_site_filter(query)))
+        _outcome(lambda r=r: trial_from_study(r, near, cache, every_site=query is None) if type(r) is Study
+                 else Trial.from_api(r, keep))
         for r in page["studies"]
     ]
     return plain, fast, all(type(r) is Study for r in page["studies"])
@@ -55,6 +60,8 @@ def test_fixture_records_take_the_fast_path_and_agree() -> None:
 def test_generated_dense_records_agree_full_and_projected() -> None:
     boston = next(c for c in CITIES if c.name == "Boston")
     studies = generate_studies(60, seed=3, dense_around=boston)
+    plain, fast, typed = both_ways(studies, None)
+    assert typed and plain == fast and sum(len(t.sites) for t in fast) > 60 * 20
     for radius in (5.0, 50.0, 100.0):
         query = Query(place=BOSTON, radius=Radius(radius, "mi"))
         plain, fast, typed = both_ways(studies, query)  # full records: sites with contacts
@@ -107,11 +114,12 @@ def test_a_body_that_is_not_json_raises_value_error() -> None:
 @given(st.sampled_from(ALL_PATHS), json_values, st.booleans())
 def test_damaged_records_give_the_same_trial_or_error_both_ways(path, replacement, delete):
     record = mutate(copy.deepcopy(BASE), path, replacement, delete)
-    try:
-        plain, fast, _ = both_ways([record, BASE])
-    except ValueError:  # NaN or infinity: not JSON, never sent by a server
-        return
-    assert plain == fast
+    for query in (QUERY, None):
+        try:
+            plain, fast, _ = both_ways([record, BASE], query)
+        except ValueError:  # NaN or infinity: not JSON, never sent by a server
+            return
+        assert plain == fast
 
 
 def test_search_through_the_stand_in_equals_the_plain_json_path() -> None:

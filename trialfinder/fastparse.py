@@ -115,12 +115,15 @@ def trial_from_study(
     study: Study,
     point_filter: Callable[[float, float], bool] | None,
     sites_seen: SiteCache | None = None,
+    *,
+    every_site: bool = False,
 ) -> Trial:
     """``Trial.from_api`` for a :class:`Study`, keeping the sites ``point_filter`` accepts.
 
     Same result as ``Trial.from_api(record, raw_site_filter(query))`` on the plain
-    record, when ``point_filter`` is ``point_filter(query)`` (None keeps no site);
-    raises RecordError for the same records. ``sites_seen``, kept across the
+    record, when ``point_filter`` is ``point_filter(query)`` (None keeps no site),
+    and as ``Trial.from_api(record)`` with ``every_site``; raises RecordError for
+    the same records. ``sites_seen``, kept across the
     studies of a search, shares one (frozen) Site between the studies that list
     the same location: a big centre is in hundreds of trials, so this saves
     both the parsing and the memory.
@@ -139,15 +142,15 @@ def trial_from_study(
             k: v for k in ("centralContacts", "overallOfficials") if (v := getattr(module, k)) is not None
         }
     trial = Trial.from_api({"protocolSection": raw})
-    if module is None or not module.locations or point_filter is None:
+    if module is None or not module.locations or (point_filter is None and not every_site):
         return trial
     sites = []
     for loc in module.locations:
         geo = loc.geoPoint
-        if geo is None:
-            continue
-        lat, lon = geo.lat, geo.lon
-        if lat is None or lon is None or not point_filter(lat, lon):
+        lat = lon = None
+        if geo is not None:
+            lat, lon = geo.lat, geo.lon
+        if not every_site and (lat is None or lon is None or not point_filter(lat, lon)):  # type: ignore[misc]
             continue
         if sites_seen is None or loc.contacts is not None:
             sites.append(Site.from_api(_location_dict(loc)))

@@ -126,10 +126,11 @@ def qualifying_sites(trial: Trial, query: Query) -> list[NearbySite]:
     if place is None:
         return []
     limit = query.radius.miles
+    band = limit / (EARTH_RADIUS_MI * math.pi / 180) + 1e-9  # see point_filter
     wanted = set(query.statuses)
     nearby = []
     for site in trial.sites:
-        if site.lat is None or site.lon is None:
+        if site.lat is None or site.lon is None or not abs(site.lat - place.lat) <= band:
             continue
         status = site_status(site, trial)
         if wanted and status not in wanted:

@@ -27,6 +27,7 @@ from typing import Any
 
 from .client import Client
 from .exceptions import RecordError
+from .fastparse import SiteCache, Study, decode_page, trial_from_study
 from .models import Trial
 from .query import KM_PER_MILE, Query
 
@@ -60,6 +61,7 @@ class SharedWalks(Client):
         self.widest: dict[Key, tuple[float, str]] = {}  # group -> (miles, filter.geo)
         self.uses: dict[Key, int] = {}
         self.requests_saved = 0  # walks answered from memory
+        self.sites_seen: SiteCache = {}  # one Site object per distinct location, for the run
         for query in queries:
             params = query.with_(limit=None).params()
             group, miles = _split(params)
@@ -80,10 +82,11 @@ class SharedWalks(Client):
         key = tuple(sorted(walk.items()))
         records = self.walks.get(key)
         if records is None:
-            options.pop("decode", None)  # records are shared: keep them plain JSON
+            planned = group in self.uses  # a search: parse once for all its searches
+            options["decode"] = decode_page if planned else None
             records = list(super().iter_studies(walk, max_pages, **options))
-            if group in self.uses:  # a search: parse once for all its searches
-                records = [_parsed(r) for r in records]
+            if planned:
+                records = [_parsed(r, self.sites_seen) for r in records]
             self.walks[key] = records
         else:
             self.requests_saved += 1
@@ -96,9 +99,11 @@ class SharedWalks(Client):
         return iter(records)
 
 
-def _parsed(record: Any) -> Any:
+def _parsed(record: Any, sites_seen: SiteCache) -> Any:
     """The record as a Trial with every site, or as it came when it cannot be read."""
     try:
+        if type(record) is Study:
+            return trial_from_study(record, None, sites_seen, every_site=True)
         return Trial.from_api(record)
     except RecordError:
         return record
