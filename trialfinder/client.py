@@ -18,6 +18,7 @@ from .exceptions import (
     APIError,
     InvalidResponse,
     NotFound,
+    ShortWalk,
     TransportError,
     error_for,
 )
@@ -183,7 +184,7 @@ class Client:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         if total is not None and count < total:
-            raise InvalidResponse(f"the walk ended after {count} of {total} studies", url)
+            raise ShortWalk(count, total, url)
 
     # -- transport ---------------------------------------------------------
 

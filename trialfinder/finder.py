@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .client import Client
-from .exceptions import RecordError
+from .conditions import ConditionCheck, left_out_line
+from .exceptions import RecordError, ShortWalk
 from .models import Trial
 from .query import SEARCH_FIELDS, Query
 from .ranking import Match, match, rank, raw_site_filter
@@ -21,10 +22,21 @@ class SearchResult:
     fetched: int = 0  # studies the API returned
     skipped: list[str] = field(default_factory=list)  # records that could not be read
     truncated: bool = False  # --limit cut the list
+    off_condition: list[Match] = field(default_factory=list)  # left out: not the condition asked
+    condition_note: str = ""  # why trials were not checked against the condition, if they were not
+    short: ShortWalk | None = None  # set when the walk came up short of the total, even restarted
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def near(self) -> bool:
         return self.query.place is not None
+
+    @property
+    def notes(self) -> list[str]:
+        """Lines for a footer: trials left out as off-condition, or why none were checked."""
+        line = left_out_line([m.trial for m in self.off_condition], self.query.condition_text,
+                             "--include-off-condition")
+        return [text for text in (line, self.condition_note) if text]
 
 
 def search(
@@ -42,38 +54,82 @@ def search(
     radius are parsed, and each kept trial drops even those once ranked (the
     qualifying ones stay in ``Match.nearby``): time and memory grow with what
     matters, not with every site of every study.
+
+    Trials whose conditions are not the one asked are left out (``off_condition``)
+    unless ``query.include_off_condition``. A walk that comes up short of the
+    announced total (the data changed mid-walk) is restarted once; if it is short
+    again, the answer merges both walks (the later record wins) and says so in
+    ``warnings``, with ``short`` set.
     """
-    site_filter = None if keep_sites else raw_site_filter(query)
-    params = query.params()
-    params["fields"] = ",".join(SEARCH_FIELDS)
-    sort = query.effective_sort
+    check = ConditionCheck("" if query.include_off_condition else query.condition_text)
     result = SearchResult(query, [])
-    matches: list[Match] = []
-    seen: set[str] = set()
-    may_stop_early = sort != "distance" and query.limit is not None
-    for record in client.iter_studies(params, prefetch=not may_stop_early):
-        result.fetched += 1
-        try:
-            trial = Trial.from_api(record, site_filter)
-        except RecordError as exc:
-            result.skipped.append(str(exc))
-            if on_skip:
-                on_skip(str(exc))
-            continue
-        if trial.nct_id in seen:  # the data changed mid-walk and a study moved pages
-            continue
-        seen.add(trial.nct_id)
-        found = match(trial, query)
-        if found is None:
-            continue
-        if not keep_sites:
-            found = replace(found, trial=replace(trial, sites=()))
-        matches.append(found)
-        if sort != "distance" and query.limit is not None and len(matches) > query.limit:
-            break
-    ranked = rank(matches, sort)
+    walk = _Walk(client, query, check, result, on_skip, keep_sites)
+    short = walk.run()
+    if short is not None:
+        first = walk.matches
+        walk = _Walk(client, query, check, result, on_skip, keep_sites)
+        again = walk.run()
+        if again is not None:
+            result.short = again
+            result.warnings.append(
+                f"the registry's data changed during the search ({again.count} of {again.total} "
+                "studies came back, twice); trials may be missing: run it again later")
+            for nct_id, m in first.items():
+                walk.matches.setdefault(nct_id, m)
+    matches = []
+    for m in walk.matches.values():
+        if check.on_condition(m.trial):
+            matches.append(m)
+        else:
+            result.off_condition.append(m)
+    result.condition_note = check.describe()
+    ranked = rank(matches, query.effective_sort)
     if query.limit is not None and len(ranked) > query.limit:
         ranked = ranked[: query.limit]
         result.truncated = True
     result.matches = ranked
     return result
+
+
+class _Walk:
+    """One walk of the pages of a search: the matches by NCT ID, in the order they came."""
+
+    def __init__(self, client: Client, query: Query, check: ConditionCheck, result: SearchResult,
+                 on_skip: Callable[[str], None] | None, keep_sites: bool) -> None:
+        self.client, self.query, self.check, self.result = client, query, check, result
+        self.on_skip, self.keep_sites = on_skip, keep_sites
+        self.matches: dict[str, Match] = {}
+
+    def run(self) -> ShortWalk | None:
+        """Walk every page (or until ``--limit`` is surely met); the ShortWalk if it came up short."""
+        query, check, result = self.query, self.check, self.result
+        site_filter = None if self.keep_sites else raw_site_filter(query)
+        params = query.params()
+        params["fields"] = ",".join(SEARCH_FIELDS)
+        may_stop_early = query.effective_sort != "distance" and query.limit is not None
+        surely_on = 0
+        try:
+            for record in self.client.iter_studies(params, prefetch=not may_stop_early):
+                result.fetched += 1
+                try:
+                    trial = Trial.from_api(record, site_filter)
+                except RecordError as exc:
+                    result.skipped.append(str(exc))
+                    if self.on_skip:
+                        self.on_skip(str(exc))
+                    continue
+                if trial.nct_id in self.matches:  # the data changed mid-walk and a study moved pages
+                    continue
+                check.observe(trial)
+                found = match(trial, query)
+                if found is None:
+                    continue
+                if not self.keep_sites:
+                    found = replace(found, trial=replace(trial, sites=()))
+                self.matches[trial.nct_id] = found
+                surely_on += check.surely_on(trial)
+                if may_stop_early and surely_on > query.limit:  # type: ignore[operator]
+                    break
+        except ShortWalk as exc:
+            return exc
+        return None
