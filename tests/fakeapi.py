@@ -358,8 +358,9 @@ FAULT_KINDS: dict[str, frozenset[str]] = {  # kind -> its options
     "truncate": frozenset(),
     "phantom_token": frozenset(),
     "empty_pages": frozenset(),
+    "moved": frozenset({"count"}),
 }
-_CONDITIONAL = ("phantom_token", "empty_pages")  # apply only to the last page of a walk
+_CONDITIONAL = ("phantom_token", "empty_pages", "moved")  # apply only to some pages of a walk
 
 
 @dataclass
@@ -580,9 +581,14 @@ class FakeCTGov:
 
         The first ``after`` such requests pass untouched. Kinds and options: ``status``
         (status=503, body, headers, content_type), ``close``, ``stall`` (seconds=5),
-        ``html200`` (body), ``truncate``, ``phantom_token``, ``empty_pages``. A request
-        takes at most one fault: the oldest armed unconditional one, else the oldest
-        armed ``phantom_token``/``empty_pages`` one, which only apply on the last page.
+        ``html200`` (body), ``truncate``, ``phantom_token``, ``empty_pages``, ``moved``
+        (count=1). A request takes at most one fault: the oldest armed unconditional one,
+        else the oldest armed conditional one: ``phantom_token``/``empty_pages`` apply only
+        on the last page, ``moved`` only on a later page (one with a ``pageToken``).
+
+        ``moved`` is the data changing mid-walk: ``count`` studies the walk has already
+        passed vanished (or moved to an earlier page), so this page starts that many
+        studies further on and the walk comes up short of its ``totalCount``.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
@@ -749,11 +755,16 @@ class _Handler(BaseHTTPRequestHandler):
         plan, matches = data.query(key, params)
         token = params.get("pageToken")
         offset = read_token(token, key, len(matches)) if token else 0
+        if token:  # a later page: where moved strikes
+            fault = app._take(armed, ("moved",))
+            if fault is not None:
+                self._fault = fault.kind
+                offset = min(offset + int(fault.opts.get("count", 1)), len(matches))
         end = min(offset + size, len(matches))
         page = matches[offset:end]
         next_token = make_token(key, end) if end < len(matches) else None
         if next_token is None:  # the last page: where phantom_token and empty_pages strike
-            fault = app._take(armed, _CONDITIONAL)
+            fault = app._take(armed, ("phantom_token", "empty_pages"))
             if fault is not None:
                 self._fault = fault.kind
                 if fault.kind == "empty_pages":

@@ -233,7 +233,7 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     warnings = []
     off = {m.trial.nct_id for m in result.off_condition}
     retire: dict[str, str | None] = {k: None for k, r in reported.items() if r.active and k in off}
-    notes = list(result.notes)
+    notes = result.notes("include_off_condition = true")
     if retire:
         were = "1 trial reported before is" if len(retire) == 1 else f"{len(retire)} trials reported before are"
         notes.append(f"{were} left out from now on, not as no longer matching: "

@@ -31,11 +31,10 @@ class SearchResult:
     def near(self) -> bool:
         return self.query.place is not None
 
-    @property
-    def notes(self) -> list[str]:
-        """Lines for a footer: trials left out as off-condition, or why none were checked."""
-        line = left_out_line([m.trial for m in self.off_condition], self.query.condition_text,
-                             "--include-off-condition")
+    def notes(self, option: str = "--include-off-condition") -> list[str]:
+        """Lines for a footer: trials left out as off-condition (``option`` shows them), or
+        why none were checked."""
+        line = left_out_line([m.trial for m in self.off_condition], self.query.condition_text, option)
         return [text for text in (line, self.condition_note) if text]
 
 

@@ -51,7 +51,7 @@ def search(fmt: str, api_url: str | None, **options: Any) -> None:
     if fmt in ("json", "csv"):
         count = len(result.matches)
         note(f"{count} {'trial' if count == 1 else 'trials'}: {query.describe()}.")
-        for line in result.notes:
+        for line in result.notes():
             note(line)
 
 
