@@ -280,6 +280,8 @@ def test_trial_left_out_as_off_condition_is_not_reported_as_gone(api, smtp, dige
     result = digest()
     assert result.returncode == 0, result
     assert "btk-boston: 0 new, 0 changed, 0 gone: no e-mail" in result.stderr
+    assert ("note: search 'btk-boston': 1 trial reported before is left out from now on, not as no "
+            "longer matching: its conditions are not multiple sclerosis.") in result.stderr
     assert reported(state) == {PERSEUS: 1, ORELA_SPMS: 1, REMODEL_1: 0}
     # Back on condition: new again, once.
     api.set_studies(world())
