@@ -165,3 +165,22 @@ def test_abbreviations_both_ways():
     assert abbreviations("Treatment-Resistant Relapsing Multiple Sclerosis (MS)") == (("MS", "Multiple Sclerosis"),)
     assert abbreviations("MS (Multiple Sclerosis)") == (("MS", "Multiple Sclerosis"),)
     assert abbreviations("Zeposia (ozanimod) 0.92 mg") == ()
+
+
+def test_a_limited_walk_does_not_stop_on_trials_left_out(mocked):
+    """With --limit and an API-side sort the walk stops early, but only counting trials
+    that are surely on condition: two off-condition trials on page 1 do not end it."""
+    from trialfinder.client import Client
+    from trialfinder.finder import search as run_search
+    from trialfinder.query import Query
+
+    studies = portland_page()["studies"]
+    ssc = next(s for s in studies if s["protocolSection"]["identificationModule"]["nctId"] == SSC)
+    other = copy.deepcopy(ssc)
+    other["protocolSection"]["identificationModule"]["nctId"] = "NCT06655897"
+    ms = next(s for s in studies if s["protocolSection"]["identificationModule"]["nctId"] != SSC)
+    mocked.get(STUDIES, json={"studies": [ssc, other], "totalCount": 3, "nextPageToken": "t1"})
+    mocked.get(STUDIES, json={"studies": [ms]})
+    result = run_search(Client(API), Query(sort="updated", limit=1))
+    assert [m.trial.nct_id for m in result.matches] == [ms["protocolSection"]["identificationModule"]["nctId"]]
+    assert [m.trial.nct_id for m in result.off_condition] == [SSC, "NCT06655897"]
