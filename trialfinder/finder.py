@@ -74,10 +74,14 @@ def search(
                 f"the registry's data changed during the search ({again.count} of {again.total} "
                 "studies came back, twice); trials may be missing: run it again later")
             for nct_id, m in first.items():
-                walk.matches.setdefault(nct_id, m)
+                if nct_id not in walk.seen:  # what the second walk saw, it judged afresh
+                    walk.matches[nct_id] = m
     matches = []
     for m in walk.matches.values():
-        if check.on_condition(m.trial):
+        on = check.on_condition(m.trial)
+        if not keep_sites:  # judged: the keywords and MeSH terms are no longer needed
+            m = replace(m, trial=replace(m.trial, keywords=(), condition_meshes=()))
+        if on:
             matches.append(m)
         else:
             result.off_condition.append(m)
@@ -98,6 +102,7 @@ class _Walk:
         self.client, self.query, self.check, self.result = client, query, check, result
         self.on_skip, self.keep_sites = on_skip, keep_sites
         self.matches: dict[str, Match] = {}
+        self.seen: set[str] = set()  # every study read, matching or not
 
     def run(self) -> ShortWalk | None:
         """Walk every page (or until ``--limit`` is surely met); the ShortWalk if it came up short."""
@@ -117,8 +122,9 @@ class _Walk:
                     if self.on_skip:
                         self.on_skip(str(exc))
                     continue
-                if trial.nct_id in self.matches:  # the data changed mid-walk and a study moved pages
+                if trial.nct_id in self.seen:  # the data changed mid-walk and a study moved pages
                     continue
+                self.seen.add(trial.nct_id)
                 check.observe(trial)
                 found = match(trial, query)
                 if found is None:
