@@ -300,3 +300,15 @@ def test_digest_notes_trials_left_out_in_the_mail(api, smtp, digest, state):
             f"({REMODEL_1}; include_off_condition = true shows it).")
     assert line in plain
     assert REMODEL_1 not in reported(state)
+
+
+def test_a_saved_search_can_include_off_condition_trials(api, smtp, tmp_path, tf):
+    config = digest_config(tmp_path, smtp, include_off_condition="true")
+    studies = world()
+    protocol(studies, REMODEL_1)["conditionsModule"]["conditions"] = ["Scleroderma, Diffuse"]
+    api.set_studies(studies)
+    result = tf("digest", "--config", str(config))
+    assert result.returncode == 0, result
+    plain, _ = mail_parts(smtp.messages[-1].message)
+    assert "REMODEL-1 (NCT05147220)" in plain and "left out" not in plain
+    assert reported(config.parent / "state.db") == {PERSEUS: 1, ORELA_SPMS: 1, REMODEL_1: 1}

@@ -246,11 +246,16 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         dropped = []
     records = lookup(client, dropped) if dropped else {}
     for old, record in sorted(records.items()):
-        if old in dropped and record.nct_id != old and record.nct_id in current:
-            dropped.remove(old)  # renumbered, and still matching under its new number
+        if old not in dropped or record.nct_id == old:
+            continue
+        if record.nct_id in current:  # renumbered, and still matching under its new number
+            dropped.remove(old)
             retire[old] = record.nct_id
             renumbered(old, reported[old].snapshot, current[record.nct_id], new, changed, unit, radius)
             unchanged.discard(record.nct_id)
+        elif record.nct_id in off:  # renumbered, and left out as off-condition
+            dropped.remove(old)
+            retire[old] = None
     for nct_id in sorted(dropped):
         prev = reported[nct_id].snapshot
         trial = records.get(nct_id)
