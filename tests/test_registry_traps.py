@@ -312,3 +312,15 @@ def test_a_saved_search_can_include_off_condition_trials(api, smtp, tmp_path, tf
     plain, _ = mail_parts(smtp.messages[-1].message)
     assert "REMODEL-1 (NCT05147220)" in plain and "left out" not in plain
     assert reported(config.parent / "state.db") == {PERSEUS: 1, ORELA_SPMS: 1, REMODEL_1: 1}
+
+
+def test_renumbered_trial_now_off_condition_is_retired_quietly(api, smtp, digest, state):
+    assert digest().returncode == 0
+    studies = world()
+    renumber(studies, REMODEL_1, NEW_NUMBER)
+    protocol(studies, NEW_NUMBER)["conditionsModule"]["conditions"] = ["Scleroderma, Diffuse"]
+    api.set_studies(studies)
+    result = digest()
+    assert result.returncode == 0, result
+    assert "btk-boston: 0 new, 0 changed, 0 gone: no e-mail" in result.stderr
+    assert reported(state) == {PERSEUS: 1, ORELA_SPMS: 1, REMODEL_1: 0}
