@@ -11,6 +11,7 @@ from .exceptions import RecordError, ShortWalk
 from .models import Trial
 from .query import SEARCH_FIELDS, Query
 from .ranking import Match, match, rank, raw_site_filter
+from .shortwalks import RESTART, walk_twice
 
 
 @dataclass
@@ -57,36 +58,48 @@ def search(
     Trials whose conditions are not the one asked are left out (``off_condition``)
     unless ``query.include_off_condition``. A walk that comes up short of the
     announced total (the data changed mid-walk) is restarted once; if it is short
-    again, the answer merges both walks (the later record wins) and says so in
-    ``warnings``, with ``short`` set.
+    again, the answer merges both walks (the later record wins), with ``short`` set
+    and a warning.
     """
-    check = ConditionCheck("" if query.include_off_condition else query.condition_text)
+    site_filter = None if keep_sites else raw_site_filter(query)
+    params = query.params()
+    params["fields"] = ",".join(SEARCH_FIELDS)
+    sort = query.effective_sort
     result = SearchResult(query, [])
-    walk = _Walk(client, query, check, result, on_skip, keep_sites)
-    short = walk.run()
-    if short is not None:
-        first = walk.matches
-        walk = _Walk(client, query, check, result, on_skip, keep_sites)
-        again = walk.run()
-        if again is not None:
-            result.short = again
-            result.warnings.append(
-                f"the registry's data changed during the search ({again.count} of {again.total} "
-                "studies came back, twice); trials may be missing: run it again later")
-            for nct_id, m in first.items():
-                if nct_id not in walk.seen:  # what the second walk saw, it judged afresh
-                    walk.matches[nct_id] = m
-    matches = []
-    for m in walk.matches.values():
-        on = check.on_condition(m.trial)
-        if not keep_sites:  # judged: the keywords and MeSH terms are no longer needed
-            m = replace(m, trial=replace(m.trial, keywords=(), condition_meshes=()))
-        if on:
-            matches.append(m)
-        else:
-            result.off_condition.append(m)
-    result.condition_note = check.describe()
-    ranked = rank(matches, query.effective_sort)
+    matches: list[Match] = []
+    seen: set[str] = set()
+    may_stop_early = sort != "distance" and query.limit is not None
+    check = ConditionCheck("" if query.include_off_condition else query.condition_text)
+    surely_on, first = 0, dict[str, Match]()
+    for record in walk_twice(client, params, result, prefetch=not may_stop_early):
+        if record is RESTART:  # the data changed mid-walk: walk again; the later record wins
+            first, matches, seen, surely_on = {m.trial.nct_id: m for m in matches}, [], set(), 0
+            continue
+        result.fetched += 1
+        try:
+            trial = Trial.from_api(record, site_filter)
+        except RecordError as exc:
+            result.skipped.append(str(exc))
+            if on_skip:
+                on_skip(str(exc))
+            continue
+        if trial.nct_id in seen:  # the data changed mid-walk and a study moved pages
+            continue
+        seen.add(trial.nct_id)
+        check.observe(trial)
+        found = match(trial, query)
+        if found is None:
+            continue
+        if not keep_sites:
+            found = replace(found, trial=replace(trial, sites=()))
+        matches.append(found)
+        surely_on += check.surely_on(trial)  # trials left out below must not end the walk
+        if sort != "distance" and query.limit is not None and surely_on > query.limit:
+            break
+    if result.short is not None:  # short twice: what only the first walk saw counts too
+        matches += [m for nct_id, m in first.items() if nct_id not in seen]
+    matches = on_condition(check, matches, result, keep_sites)
+    ranked = rank(matches, sort)
     if query.limit is not None and len(ranked) > query.limit:
         ranked = ranked[: query.limit]
         result.truncated = True
@@ -94,47 +107,14 @@ def search(
     return result
 
 
-class _Walk:
-    """One walk of the pages of a search: the matches by NCT ID, in the order they came."""
-
-    def __init__(self, client: Client, query: Query, check: ConditionCheck, result: SearchResult,
-                 on_skip: Callable[[str], None] | None, keep_sites: bool) -> None:
-        self.client, self.query, self.check, self.result = client, query, check, result
-        self.on_skip, self.keep_sites = on_skip, keep_sites
-        self.matches: dict[str, Match] = {}
-        self.seen: set[str] = set()  # every study read, matching or not
-
-    def run(self) -> ShortWalk | None:
-        """Walk every page (or until ``--limit`` is surely met); the ShortWalk if it came up short."""
-        query, check, result = self.query, self.check, self.result
-        site_filter = None if self.keep_sites else raw_site_filter(query)
-        params = query.params()
-        params["fields"] = ",".join(SEARCH_FIELDS)
-        may_stop_early = query.effective_sort != "distance" and query.limit is not None
-        surely_on = 0
-        try:
-            for record in self.client.iter_studies(params, prefetch=not may_stop_early):
-                result.fetched += 1
-                try:
-                    trial = Trial.from_api(record, site_filter)
-                except RecordError as exc:
-                    result.skipped.append(str(exc))
-                    if self.on_skip:
-                        self.on_skip(str(exc))
-                    continue
-                if trial.nct_id in self.seen:  # the data changed mid-walk and a study moved pages
-                    continue
-                self.seen.add(trial.nct_id)
-                check.observe(trial)
-                found = match(trial, query)
-                if found is None:
-                    continue
-                if not self.keep_sites:
-                    found = replace(found, trial=replace(trial, sites=()))
-                self.matches[trial.nct_id] = found
-                surely_on += check.surely_on(trial)
-                if may_stop_early and surely_on > query.limit:  # type: ignore[operator]
-                    break
-        except ShortWalk as exc:
-            return exc
-        return None
+def on_condition(check: ConditionCheck, matches: list[Match], result: SearchResult,
+                 keep_sites: bool) -> list[Match]:
+    """The matches on condition; the others go to ``result.off_condition``."""
+    kept: list[Match] = []
+    for m in matches:
+        on = check.on_condition(m.trial)
+        if not keep_sites:  # judged: the keywords and MeSH terms are no longer needed
+            m = replace(m, trial=replace(m.trial, keywords=(), condition_meshes=()))
+        (kept if on else result.off_condition).append(m)
+    result.condition_note = check.describe()
+    return kept
