@@ -360,6 +360,10 @@ FAULT_KINDS: dict[str, frozenset[str]] = {  # kind -> its options
     "empty_pages": frozenset(),
     "moved": frozenset({"count"}),
 }
+# ``moved`` (count=1) is the data changing mid-walk: ``count`` studies the walk already
+# passed vanished (or moved to an earlier page), so a later page (one with a pageToken)
+# starts that many studies further on and the walk comes up short of its totalCount.
+# Like phantom_token and empty_pages it is conditional: taken only on such a page.
 _CONDITIONAL = ("phantom_token", "empty_pages", "moved")  # apply only to some pages of a walk
 
 
@@ -581,14 +585,9 @@ class FakeCTGov:
 
         The first ``after`` such requests pass untouched. Kinds and options: ``status``
         (status=503, body, headers, content_type), ``close``, ``stall`` (seconds=5),
-        ``html200`` (body), ``truncate``, ``phantom_token``, ``empty_pages``, ``moved``
-        (count=1). A request takes at most one fault: the oldest armed unconditional one,
-        else the oldest armed conditional one: ``phantom_token``/``empty_pages`` apply only
-        on the last page, ``moved`` only on a later page (one with a ``pageToken``).
-
-        ``moved`` is the data changing mid-walk: ``count`` studies the walk has already
-        passed vanished (or moved to an earlier page), so this page starts that many
-        studies further on and the walk comes up short of its ``totalCount``.
+        ``html200`` (body), ``truncate``, ``phantom_token``, ``empty_pages``. A request
+        takes at most one fault: the oldest armed unconditional one, else the oldest
+        armed ``phantom_token``/``empty_pages`` one, which only apply on the last page.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
