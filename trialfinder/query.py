@@ -44,7 +44,6 @@ SEARCH_FIELDS = (
     "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
     "LocationStatus", "LocationGeoPoint",
 )
-_NCT_ONLY = re.compile(r"^[\s,;|]*(?:[Nn][Cc][Tt]0*[1-9]\d{0,7}[\s,;|]*)+$")
 SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc"}
 
 
@@ -304,6 +303,9 @@ def build_query(
         limit=limit,
         include_off_condition=include_off_condition,
     )
+
+
+_NCT_ONLY = re.compile(r"^[\s,;|]*(?:[Nn][Cc][Tt]0*[1-9]\d{0,7}[\s,;|]*)+$")
 
 
 def nct_ids_in(text: str) -> tuple[str, ...]:
