@@ -27,6 +27,7 @@ from .e2e_support import (
     TRIALFINDER,
     Run,
     cli_env,
+    find,
     mail_parts,
     protocol,
     reported,
@@ -324,3 +325,22 @@ def test_renumbered_trial_now_off_condition_is_retired_quietly(api, smtp, digest
     assert result.returncode == 0, result
     assert "btk-boston: 0 new, 0 changed, 0 gone: no e-mail" in result.stderr
     assert reported(state) == {PERSEUS: 1, ORELA_SPMS: 1, REMODEL_1: 0}
+
+
+# == on condition, through the whole search path ============================================
+
+
+def test_a_trial_named_only_by_its_mesh_term_is_kept(tf, api):
+    """PERSEUS lists "Demyelinating Disease" only; its condition MeSH term (derivedSection,
+    fetched as ConditionMeshTerm) is Multiple Sclerosis. Without that term it is left out."""
+    studies = world()
+    conditions = protocol(studies, PERSEUS)["conditionsModule"]
+    conditions["conditions"], conditions["keywords"] = ["Demyelinating Disease"], []
+    api.set_studies(studies)
+    assert PERSEUS in ids(tf("search", "-d", "btk", "-n", BOSTON, "-f", "json"))
+    find(studies, PERSEUS).pop("derivedSection")
+    api.set_studies(studies)
+    result = tf("search", "-d", "btk", "-n", BOSTON, "-f", "json")
+    assert PERSEUS not in ids(result)
+    assert ("1 trial left out: its conditions (Demyelinating Disease) are not multiple sclerosis "
+            f"({PERSEUS}; --include-off-condition shows it).") in result.stderr
