@@ -110,6 +110,7 @@ def test_an_abbreviation_counts_where_a_record_spells_it_out():
     short = trial("NCT00000002", ("Relapsing MS",))  # no MeSH, no words but the abbreviation
     other = trial("NCT00000003", ("Myasthenia Gravis",))
     assert judge("multiple sclerosis", spelt, short, other)[0] == [True, True, False]
+    other = trial("NCT00000003", ("Myasthenia Gravis",), meshes=("Myasthenia Gravis",))
     # Asked the other way round: "MS", spelt out as "MS (Multiple Sclerosis)" somewhere.
     long_only = trial("NCT00000004", ("Multiple Sclerosis",), meshes=("Multiple Sclerosis",))
     inverted = trial("NCT00000005", ("MS (Multiple Sclerosis)",), meshes=("Multiple Sclerosis",))
@@ -126,6 +127,34 @@ def test_free_text_that_names_no_mesh_term_is_not_checked():
                                 "checked against it.")
     # The same trials asked for by their MeSH term are checked.
     assert judge("post-acute covid-19 syndrome", pasc, named)[1].describe() == ""
+
+
+def test_free_text_conditions_with_no_mesh_match_are_shown_unchecked():
+    """In an answer with MeSH data, a record whose conditions the registry mapped to no
+    MeSH term was matched through titles or synonyms: it is shown, and said to be unchecked."""
+    mapped = trial("NCT00000001", ("Multiple Sclerosis",), meshes=("Multiple Sclerosis",))
+    unmapped = trial("NCT00000002", ("Relapsing MS",))  # no MeSH term, no spelt-out abbreviation
+    ssc = trial("NCT00000003", ("Scleroderma, Diffuse",), meshes=("Scleroderma, Diffuse",))
+    kept, check = judge("multiple sclerosis", mapped, unmapped, ssc)
+    assert kept == [True, True, False]
+    assert [check.unsure(t) for t in (mapped, unmapped, ssc)] == [False, True, False]
+    # Without MeSH data anywhere in the answer (a projection without it), the words decide.
+    assert judge("multiple sclerosis", trial("NCT00000001", ("Multiple Sclerosis",)), unmapped)[0] == [True, False]
+
+
+def test_unchecked_trials_are_counted_in_the_footer(mocked):
+    page = portland_page()
+    for study in page["studies"]:  # the registry's MeSH terms, as a search fetches them
+        conditions = study["protocolSection"]["conditionsModule"]["conditions"]
+        study["derivedSection"] = {"conditionBrowseModule": {"meshes": [{"term": c} for c in conditions]}}
+    beat = next(s for s in page["studies"] if s["protocolSection"]["identificationModule"]["nctId"] == "NCT04047628")
+    beat["protocolSection"]["conditionsModule"] = {"conditions": ["Treatment-resistant RMS"]}
+    del beat["derivedSection"]
+    mocked.get(STUDIES, json=page)
+    result = search()
+    assert "NCT04047628" in result.stdout and SSC not in result.stdout.split("\n\n")[0]
+    assert ("1 trial shown unchecked: its conditions (Treatment-resistant RMS) match no MeSH term and do not "
+            "name multiple sclerosis (NCT04047628).") in result.stdout
 
 
 def test_a_trial_that_says_nothing_about_its_condition_is_kept():

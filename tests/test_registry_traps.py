@@ -271,12 +271,20 @@ def test_renumbered_trial_that_stopped_recruiting_is_gone_with_its_reason(api, s
 # == off-condition trials in a digest ========================================================
 
 
+def scleroderma(studies: list[dict[str, Any]], nct_id: str) -> None:
+    """The trial is now about diffuse scleroderma: its condition and, as the registry
+    derives it, its condition MeSH term."""
+    protocol(studies, nct_id)["conditionsModule"]["conditions"] = ["Scleroderma, Diffuse"]
+    find(studies, nct_id)["derivedSection"] = {
+        "conditionBrowseModule": {"meshes": [{"id": "D045743", "term": "Scleroderma, Diffuse"}]}}
+
+
 def test_trial_left_out_as_off_condition_is_not_reported_as_gone(api, smtp, digest, state):
     assert digest().returncode == 0
     studies = world()
     # The registry still matches REMODEL-1 (its title says multiple sclerosis), but the
     # record no longer names it as a condition.
-    protocol(studies, REMODEL_1)["conditionsModule"]["conditions"] = ["Scleroderma, Diffuse"]
+    scleroderma(studies, REMODEL_1)
     api.set_studies(studies)
     result = digest()
     assert result.returncode == 0, result
@@ -293,7 +301,7 @@ def test_trial_left_out_as_off_condition_is_not_reported_as_gone(api, smtp, dige
 
 def test_digest_notes_trials_left_out_in_the_mail(api, smtp, digest, state):
     studies = world()
-    protocol(studies, REMODEL_1)["conditionsModule"]["conditions"] = ["Scleroderma, Diffuse"]
+    scleroderma(studies, REMODEL_1)
     api.set_studies(studies)
     assert digest().returncode == 0
     plain, _ = mail_parts(smtp.messages[-1].message)
@@ -306,7 +314,7 @@ def test_digest_notes_trials_left_out_in_the_mail(api, smtp, digest, state):
 def test_a_saved_search_can_include_off_condition_trials(api, smtp, tmp_path, tf):
     config = digest_config(tmp_path, smtp, include_off_condition="true")
     studies = world()
-    protocol(studies, REMODEL_1)["conditionsModule"]["conditions"] = ["Scleroderma, Diffuse"]
+    scleroderma(studies, REMODEL_1)
     api.set_studies(studies)
     result = tf("digest", "--config", str(config))
     assert result.returncode == 0, result
@@ -319,7 +327,7 @@ def test_renumbered_trial_now_off_condition_is_retired_quietly(api, smtp, digest
     assert digest().returncode == 0
     studies = world()
     renumber(studies, REMODEL_1, NEW_NUMBER)
-    protocol(studies, NEW_NUMBER)["conditionsModule"]["conditions"] = ["Scleroderma, Diffuse"]
+    scleroderma(studies, NEW_NUMBER)
     api.set_studies(studies)
     result = digest()
     assert result.returncode == 0, result

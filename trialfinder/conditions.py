@@ -192,7 +192,16 @@ class ConditionCheck:
         """Keep this trial? Call after every trial of the answer was observed."""
         if not self.judged:
             return True
-        return self.names_it(trial) is not False
+        return self.names_it(trial) is not False or self.unsure(trial)
+
+    def unsure(self, trial: Trial) -> bool:
+        """Kept unchecked: the trial says nothing about its condition, or (in an answer with
+        MeSH data) its conditions match no MeSH term and its words do not name the condition:
+        free text the registry could not classify, matched through titles or synonyms."""
+        if not self.judged:
+            return False
+        named = self.names_it(trial)
+        return named is None or (named is False and bool(self._mesh_words) and not trial.condition_meshes)
 
     def describe(self) -> str:
         """How the check went, for a footer: empty when trials were checked."""
@@ -200,6 +209,19 @@ class ConditionCheck:
             return (f"'{self.condition.strip()}' names no condition term of these trials, so they "
                     "were not checked against it.")
         return ""
+
+
+def unchecked_line(trials: list[Trial], condition: str) -> str:
+    """Trials shown although nothing in them names the condition (see ConditionCheck.unsure)."""
+    if not trials:
+        return ""
+    ids = ", ".join(t.nct_id for t in trials[:5]) + (", ..." if len(trials) > 5 else "")
+    if len(trials) == 1:
+        conditions = "; ".join(trials[0].conditions) or "none listed"
+        return (f"1 trial shown unchecked: its conditions ({conditions}) match no MeSH term and do "
+                f"not name {condition.strip()} ({ids}).")
+    return (f"{len(trials)} trials shown unchecked: their conditions match no MeSH term and do not "
+            f"name {condition.strip()} ({ids}).")
 
 
 def left_out_line(trials: list[Trial], condition: str, option: str) -> str:

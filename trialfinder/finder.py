@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .client import Client
-from .conditions import ConditionCheck, left_out_line
+from .conditions import ConditionCheck, left_out_line, unchecked_line
 from .exceptions import RecordError, ShortWalk
 from .models import Trial
 from .query import SEARCH_FIELDS, Query
@@ -24,6 +24,7 @@ class SearchResult:
     skipped: list[str] = field(default_factory=list)  # records that could not be read
     truncated: bool = False  # --limit cut the list
     off_condition: list[Match] = field(default_factory=list)  # left out: not the condition asked
+    unchecked: list[Match] = field(default_factory=list)  # shown, though nothing names the condition
     condition_note: str = ""  # why trials were not checked against the condition, if they were not
     short: ShortWalk | None = None  # set when the walk came up short of the total, even restarted
     warnings: list[str] = field(default_factory=list)
@@ -36,7 +37,8 @@ class SearchResult:
         """Lines for a footer: trials left out as off-condition (``option`` shows them), or
         why none were checked."""
         line = left_out_line([m.trial for m in self.off_condition], self.query.condition_text, option)
-        return [text for text in (line, self.condition_note) if text]
+        unchecked = unchecked_line([m.trial for m in self.unchecked], self.query.condition_text)
+        return [text for text in (line, unchecked, self.condition_note) if text]
 
 
 def search(
@@ -113,6 +115,8 @@ def on_condition(check: ConditionCheck, matches: list[Match], result: SearchResu
     kept: list[Match] = []
     for m in matches:
         on = check.on_condition(m.trial)
+        if on and check.unsure(m.trial):
+            result.unchecked.append(m)
         if not keep_sites:  # judged: the keywords and MeSH terms are no longer needed
             m = replace(m, trial=replace(m.trial, keywords=(), condition_meshes=()))
         (kept if on else result.off_condition).append(m)
