@@ -12,9 +12,11 @@ in the answer spells them out ("Multiple Sclerosis (MS)", "MS (Multiple
 Sclerosis)"), in both directions. No list of diseases is involved.
 
 When unsure, the trial is shown: a record with no conditions, keywords or MeSH
-terms at all, and every trial when the asked text names no MeSH term in the
-answer (free text such as "long covid", which the registry matched through its
-own synonyms) or no text at all when the answer carries no MeSH data.
+terms at all; a record whose conditions the registry mapped to no MeSH term (in
+an answer where others have MeSH terms) and whose words do not name the condition;
+and every trial when the asked text names no MeSH term in the answer (free text
+such as "long covid", which the registry matched through its own synonyms) or,
+in an answer without any MeSH data, no condition or keyword.
 """
 
 from __future__ import annotations
