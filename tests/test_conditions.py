@@ -163,6 +163,10 @@ def test_a_trial_that_says_nothing_about_its_condition_is_kept():
     assert judge("multiple sclerosis", known, silent)[0] == [True, True]
 
 
+def test_an_empty_answer_has_no_note():
+    assert ConditionCheck("long covid").describe() == ""
+
+
 def test_any_condition_checks_nothing():
     check = ConditionCheck("")
     assert not check.active

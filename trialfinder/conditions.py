@@ -207,7 +207,7 @@ class ConditionCheck:
 
     def describe(self) -> str:
         """How the check went, for a footer: empty when trials were checked."""
-        if self.asked and not self.judged:
+        if self.asked and (self._mesh_words or self._text_words) and not self.judged:
             return (f"'{self.condition.strip()}' names no condition term of these trials, so they "
                     "were not checked against it.")
         return ""
