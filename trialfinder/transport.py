@@ -190,18 +190,27 @@ def choose(
     ``$TRIALFINDER_TRANSPORT`` is ``requests`` or ``curl`` to force one (no fallback);
     unset or ``auto``: requests first, then curl_cffi if it is installed.
     """
+    found = candidates()
+    if found[0][0] == "curl":
+        return found[0][1](), None
+    first = RequestsTransport(session, user_agent_from_env())
+    return first, (found[1][1] if len(found) > 1 else None)
+
+
+def candidates() -> list[tuple[str, Callable[[], Transport]]]:
+    """Every transport this environment may use, by name, in the order the client tries them."""
     wanted = os.environ.get(TRANSPORT_ENV, "").strip().lower() or "auto"
-    agent = user_agent_from_env()
     if wanted not in ("auto", "requests", "curl"):
         raise InputError(f"{TRANSPORT_ENV}={wanted!r} is not one of: requests, curl (or unset)")
-    if wanted == "curl":
-        if not curl_available():
-            raise InputError(f"{TRANSPORT_ENV}=curl needs curl_cffi: {INSTALL_FIX}")
-        return CurlTransport(agent), None
-    first = RequestsTransport(session, agent)
-    if wanted == "requests" or not curl_available():
-        return first, None
-    return first, lambda: CurlTransport(agent)
+    agent = user_agent_from_env()
+    if wanted == "curl" and not curl_available():
+        raise InputError(f"{TRANSPORT_ENV}=curl needs curl_cffi: {INSTALL_FIX}")
+    found: list[tuple[str, Callable[[], Transport]]] = []
+    if wanted in ("auto", "requests"):
+        found.append(("requests", lambda: RequestsTransport(None, agent)))
+    if wanted == "curl" or (wanted == "auto" and curl_available()):
+        found.append(("curl", lambda: CurlTransport(agent)))
+    return found
 
 
 def is_challenge(response: Response) -> bool:
@@ -217,9 +226,12 @@ def forbidden_fix(transport: Transport) -> str:
     if transport.name == "curl":
         return ("ClinicalTrials.gov refused this client even through the browser-like transport; "
                 "try again later, from another network, or through a mirror with --api-url")
-    if curl_available():
+    if os.environ.get(TRANSPORT_ENV, "").strip().lower() == "requests":
         return (f"ClinicalTrials.gov refused this client; {TRANSPORT_ENV}=requests turned off the "
                 f"browser-like transport: unset it (or try {TRANSPORT_ENV}=curl), "
                 "or use another network or a mirror with --api-url")
+    if curl_available():
+        return ("ClinicalTrials.gov refused this client; the browser-like transport (curl_cffi) "
+                "may get through, or use another network or a mirror with --api-url")
     return (f"ClinicalTrials.gov refused this client; install the browser-like transport: {INSTALL_FIX}"
             " (or try another network, or a mirror with --api-url)")
