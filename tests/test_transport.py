@@ -28,12 +28,6 @@ PARAMS = {"query.cond": "multiple sclerosis"}
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
 
-@pytest.fixture(autouse=True)
-def plain_env(monkeypatch):
-    for name in ("TRIALFINDER_TRANSPORT", "TRIALFINDER_USER_AGENT", "TRIALFINDER_DEADLINE"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture(scope="module")
 def server():
     with FakeCTGov(world()) as api:
