@@ -36,6 +36,9 @@ class Check:
     ok: bool | None
     detail: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detail", clean_line(self.detail))  # one safe line, whatever the source
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
