@@ -176,6 +176,10 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
 # -- building a digest -----------------------------------------------------------
 
 
+# The search's projection, why a trial stopped, and its former numbers (a renumbered trial).
+LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped", "NCTIdAlias")
+
+
 def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
     """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent.
 
@@ -183,7 +187,7 @@ def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
     found under another number is filed under each asked ID it is an alias of.
     """
     found: dict[str, Trial] = {}
-    fields = ",".join((*SEARCH_FIELDS, "WhyStopped", "NCTIdAlias"))
+    fields = ",".join(LOOKUP_FIELDS)
     for start in range(0, len(nct_ids), LOOKUP_CHUNK):
         chunk = nct_ids[start : start + LOOKUP_CHUNK]
         for record in client.iter_studies({"filter.ids": ",".join(chunk), "fields": fields}):
