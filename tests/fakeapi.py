@@ -73,6 +73,11 @@ MAINTENANCE = (
     "<h1>ClinicalTrials.gov is undergoing maintenance</h1><p>Please try again later.</p>"
     "</body></html>"
 )
+CHALLENGE = (  # what a CDN's bot check answers instead of the API
+    "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title></head><body>"
+    "<h1>Checking if the site connection is secure</h1><noscript>Enable JavaScript and cookies "
+    "to continue</noscript></body></html>"
+)
 SECTIONS: dict[str, tuple[str, ...]] = {
     "protocolSection": (
         "identificationModule", "statusModule", "sponsorCollaboratorsModule", "oversightModule",
@@ -97,6 +102,7 @@ STUDIES_PARAMS = frozenset(
 )
 STUDY_PARAMS = frozenset({"format", "markupFormat", "fields"})
 UNBOUND = ("pageToken", "pageSize", "countTotal")  # what a page token is not bound to
+_BROWSER = re.compile(r"Mozilla/5\.0 \(")  # how every browser's User-Agent begins
 _NCT = re.compile(r"^[Nn][Cc][Tt]0*([1-9]\d{0,7})$")
 _NCT_ONLY = re.compile(r"^[\s,]*(?:[Nn][Cc][Tt]\d{8}[\s,]*)+$")
 _GEO = re.compile(r"^distance\((-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?(?:km|mi)?)\)$")
@@ -355,11 +361,17 @@ FAULT_KINDS: dict[str, frozenset[str]] = {  # kind -> its options
     "close": frozenset(),
     "stall": frozenset({"seconds"}),
     "html200": frozenset({"body"}),
+    "challenge": frozenset({"status", "body"}),
     "truncate": frozenset(),
     "phantom_token": frozenset(),
     "empty_pages": frozenset(),
+    "moved": frozenset({"count"}),
 }
-_CONDITIONAL = ("phantom_token", "empty_pages")  # apply only to the last page of a walk
+# ``moved`` (count=1) is the data changing mid-walk: ``count`` studies the walk already
+# passed vanished (or moved to an earlier page), so a later page (one with a pageToken)
+# starts that many studies further on and the walk comes up short of its totalCount.
+# Like phantom_token and empty_pages it is conditional: taken only on such a page.
+_CONDITIONAL = ("phantom_token", "empty_pages", "moved")  # apply only to some pages of a walk
 
 
 @dataclass
@@ -580,7 +592,9 @@ class FakeCTGov:
 
         The first ``after`` such requests pass untouched. Kinds and options: ``status``
         (status=503, body, headers, content_type), ``close``, ``stall`` (seconds=5),
-        ``html200`` (body), ``truncate``, ``phantom_token``, ``empty_pages``. A request
+        ``html200`` (body), ``challenge`` (status=403, body: an HTML bot check for every
+        User-Agent that is not a browser's; a browser is served and does not use it up),
+        ``truncate``, ``phantom_token``, ``empty_pages``. A request
         takes at most one fault: the oldest armed unconditional one, else the oldest
         armed ``phantom_token``/``empty_pages`` one, which only apply on the last page.
         """
@@ -679,7 +693,10 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(query, keep_blank_values=True))
         self._path, self._params, self._fault = path, params, None
         armed = app._arm(path)
-        fault = app._take(armed, [k for k in FAULT_KINDS if k not in _CONDITIONAL])
+        kinds = [k for k in FAULT_KINDS if k not in _CONDITIONAL]
+        if _BROWSER.match(self.headers.get("User-Agent", "")):
+            kinds.remove("challenge")  # a browser passes the bot check
+        fault = app._take(armed, kinds)
         if fault is not None:
             self._fault = fault.kind
             if fault.kind == "close":
@@ -692,6 +709,10 @@ class _Handler(BaseHTTPRequestHandler):
                 body = body if isinstance(body, bytes) else str(body).encode()
                 ctype = fault.opts.get("content_type", TEXT)
                 self._send(status, body, ctype, fault.opts.get("headers"))
+                return
+            if fault.kind == "challenge":
+                body = str(fault.opts.get("body", CHALLENGE)).encode()
+                self._send(int(fault.opts.get("status", 403)), body, "text/html; charset=UTF-8")
                 return
             if fault.kind == "html200":
                 body = fault.opts.get("body", MAINTENANCE).encode()
@@ -749,11 +770,16 @@ class _Handler(BaseHTTPRequestHandler):
         plan, matches = data.query(key, params)
         token = params.get("pageToken")
         offset = read_token(token, key, len(matches)) if token else 0
+        if token:  # a later page: where moved strikes
+            fault = app._take(armed, ("moved",))
+            if fault is not None:
+                self._fault = fault.kind
+                offset = min(offset + int(fault.opts.get("count", 1)), len(matches))
         end = min(offset + size, len(matches))
         page = matches[offset:end]
         next_token = make_token(key, end) if end < len(matches) else None
         if next_token is None:  # the last page: where phantom_token and empty_pages strike
-            fault = app._take(armed, _CONDITIONAL)
+            fault = app._take(armed, ("phantom_token", "empty_pages"))
             if fault is not None:
                 self._fault = fault.kind
                 if fault.kind == "empty_pages":
@@ -842,9 +868,9 @@ def parse_fault(spec: str) -> tuple[str, int | None, dict[str, Any]]:
     if kind not in FAULT_KINDS:
         raise argparse.ArgumentTypeError(f"unknown fault kind {kind!r}")
     opts: dict[str, Any] = {}
-    if kind in ("status", "stall") and rest:
+    if kind in ("status", "stall", "challenge") and rest:
         arg = rest.pop(0)
-        opts = {"status": int(arg)} if kind == "status" else {"seconds": float(arg)}
+        opts = {"seconds": float(arg)} if kind == "stall" else {"status": int(arg)}
     if len(rest) > 1:
         raise argparse.ArgumentTypeError(f"bad fault {spec!r}: expected kind[:arg][:times]")
     times = None if rest and rest[0] == "*" else int(rest[0]) if rest else 1
@@ -872,7 +898,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for --generate")
     parser.add_argument(
         "--fault", action="append", default=[], type=parse_fault, metavar="KIND[:ARG][:TIMES]",
-        help="queue a fault, e.g. status:503:2, stall:5, close:* (repeatable)",
+        help="queue a fault, e.g. status:503:2, stall:5, close:*, challenge:403:* (repeatable)",
     )
     parser.add_argument("--timestamp", default=DATA_TIMESTAMP, help="dataTimestamp for /version")
     args = parser.parse_args(argv)

@@ -212,6 +212,30 @@ def test_pagination_walk(big: FakeCTGov) -> None:
     assert seen == nct_ids(big.studies)  # no sort: data order
 
 
+def walk(server: FakeCTGov, **params: Any) -> tuple[int, list[str]]:
+    """Every page of one walk: the announced total and the NCT IDs that came."""
+    page = get(server, countTotal="true", **params).json()
+    total, seen = page["totalCount"], nct_ids(page["studies"])
+    while "nextPageToken" in page:
+        page = get(server, pageToken=page["nextPageToken"], **params).json()
+        seen += nct_ids(page["studies"])
+    return total, seen
+
+
+def test_moved_fault_shortens_a_walk_once_or_always() -> None:
+    params = {"fields": "NCTId", "pageSize": 10}
+    with FakeCTGov(generate_studies(25, seed=3, min_sites=1, max_sites=2)) as server:
+        every = nct_ids(server.studies)
+        server.add_fault("moved")  # once: one study passed on page 1 vanished before page 2
+        total, seen = walk(server, **params)
+        assert total == 25 and len(seen) == 24 and seen == every[:10] + every[11:]
+        assert [r.fault for r in server.requests] == [None, "moved", None]
+        assert walk(server, **params) == (25, every)  # spent: the next walk is whole
+        server.add_fault("moved", times=None, count=2)  # always, two studies a page
+        total, seen = walk(server, **params)
+        assert total == 25 and len(seen) == 21
+
+
 def test_page_size_default_zero_and_cap() -> None:
     tiny = [
         {"protocolSection": {"identificationModule": {"nctId": f"NCT{i:08d}"}}}
@@ -541,6 +565,22 @@ def test_fault_html200(api: FakeCTGov) -> None:
         response.json()
 
 
+def test_fault_challenge_refuses_non_browsers_and_serves_browsers(api: FakeCTGov) -> None:
+    api.add_fault("challenge", times=None)
+    refused = get(api, "/version")
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"].startswith("text/html") and "Just a moment" in refused.text
+    chrome = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"}
+    served = requests.get(api.url + "/version", headers=chrome, timeout=5)
+    assert served.status_code == 200 and served.json()["apiVersion"]
+    assert [(r.status, r.fault) for r in api.requests] == [(403, "challenge"), (200, None)]
+    api.clear_faults()
+    api.add_fault("challenge", status=200)
+    page = get(api)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert get(api).status_code == 200 and get(api).json()["studies"]  # used up after one
+
+
 def test_fault_truncate(api: FakeCTGov) -> None:
     api.add_fault("truncate")
     identity = {"Accept-Encoding": "identity"}
@@ -608,6 +648,7 @@ def test_fault_validation(api: FakeCTGov) -> None:
     assert parse_fault("status:503:2") == ("status", 2, {"status": 503})
     assert parse_fault("stall:1.5") == ("stall", 1, {"seconds": 1.5})
     assert parse_fault("close:*") == ("close", None, {})
+    assert parse_fault("challenge:403:*") == ("challenge", None, {"status": 403})
 
 
 def test_set_studies_replaces_data_and_caches(api: FakeCTGov) -> None:

@@ -48,6 +48,10 @@ class TransportError(ServiceError):
         super().__init__(message)
 
 
+class DeadlineExceeded(TransportError):
+    """The command's overall deadline (``TRIALFINDER_DEADLINE``) passed before an answer came."""
+
+
 class APIError(ServiceError):
     """ClinicalTrials.gov answered with an error status; carries its plain-text message."""
 
@@ -78,10 +82,14 @@ class BadRequest(APIError):
 
 
 class Forbidden(APIError):
-    """HTTP 403: the service refused this client."""
+    """HTTP 403: the service refused this client; ``fix`` says what to try (set by the client)."""
+
+    def __init__(self, response: Any, message: str | None = None, *, fix: str = "") -> None:
+        self.fix = fix
+        super().__init__(response, message)
 
     def hint(self) -> str:
-        return (
+        return self.fix or (
             "ClinicalTrials.gov refused this client; this happens on some networks and VPNs. "
             "Try again later, from another network, or through a mirror with --api-url"
         )
@@ -112,6 +120,14 @@ class InvalidResponse(ServiceError):
         self.url = url
         self.method = method
         super().__init__(message)
+
+
+class ShortWalk(InvalidResponse):
+    """A walk of pages ended short of the announced total: the data changed mid-walk."""
+
+    def __init__(self, count: int, total: int, url: str = "") -> None:
+        super().__init__(f"the walk ended after {count} of {total} studies (the data changed mid-walk)", url)
+        self.count, self.total = count, total
 
 
 class RecordError(TrialfinderError, ValueError):

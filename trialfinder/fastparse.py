@@ -85,6 +85,9 @@ class Study(msgspec.Struct):
     hasResults: Any = None  # noqa: N815
 
 
+_SECTIONS = tuple(f for f in Study.__struct_fields__ if f != "protocolSection")
+
+
 class _Page(msgspec.Struct):
     studies: list[Study]
     nextPageToken: Any = None  # noqa: N815
@@ -141,7 +144,12 @@ def trial_from_study(
         raw["contactsLocationsModule"] = {
             k: v for k in ("centralContacts", "overallOfficials") if (v := getattr(module, k)) is not None
         }
-    trial = Trial.from_api({"protocolSection": raw})
+    record: dict[str, Any] = {"protocolSection": raw}
+    for name in _SECTIONS:  # derivedSection carries the condition MeSH terms, ...
+        value = getattr(study, name)
+        if value is not None:
+            record[name] = value
+    trial = Trial.from_api(record)
     if module is None or not module.locations or (point_filter is None and not every_site):
         return trial
     sites = []

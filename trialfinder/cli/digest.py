@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..deadline import DIGEST_DEADLINE
 from ..exceptions import ServiceError
 from ..status import ExitStatus
 from .base import InputFailure, api_url_option, cli, describe, make_client, note, service_errors
@@ -148,7 +149,7 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
             config.smtp.password()  # a missing password is a configuration error, found up front
     # One walk per distinct question: searches that differ only in recipients, radius
     # or what is done locally with the answer share a fetch (trialfinder.walks).
-    client = digests.share_fetches(make_client(api_url or config.api_url), searches)
+    client = digests.share_fetches(make_client(api_url or config.api_url, deadline=DIGEST_DEADLINE), searches)
     failures = 0
     with service_errors(), run_lock(config.state) if not dry_run else contextlib.nullcontext():
         state = State(config.state, create=not dry_run)
@@ -161,6 +162,8 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 continue
             for warning in news.warnings:
                 note(f"warning: search {saved.name!r}: {warning}")
+            for line in news.notes:
+                note(f"note: search {saved.name!r}: {line}")
             new, changed, gone = news.counts()
             summary = f"{saved.name}: {new} new, {changed} changed, {gone} gone"
             if baseline:
