@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from .exceptions import InputError
@@ -77,6 +77,7 @@ def find_drug_class(text: str) -> DrugClass:
     raise InputError(f"unknown drug class {text!r}; known classes: {known}")
 
 
+@lru_cache(maxsize=4096)  # built once per term, not once per trial
 def _pattern(term: str) -> re.Pattern[str]:
     # "GDC-0853" should also match "GDC 0853" and "GDC0853"; words match whole.
     parts = [re.escape(p) for p in re.split(r"[\s\-]+", term) if p]
