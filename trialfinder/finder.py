@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .client import Client
 from .exceptions import RecordError
@@ -21,6 +22,8 @@ class SearchResult:
     fetched: int = 0  # studies the API returned
     skipped: list[str] = field(default_factory=list)  # records that could not be read
     truncated: bool = False  # --limit cut the list
+    eligibility: dict[str, Any] = field(default_factory=dict)  # NCT ID -> Assessment (with a profile)
+    hidden: list[Match] = field(default_factory=list)  # ruled out by the profile, left out of a table
 
     @property
     def near(self) -> bool:
@@ -33,6 +36,7 @@ def search(
     *,
     on_skip: Callable[[str], None] | None = None,
     keep_sites: bool = False,
+    extra_fields: tuple[str, ...] = (),
 ) -> SearchResult:
     """Run ``query`` against the API and rank what comes back.
 
@@ -41,11 +45,12 @@ def search(
     distance needs every page. Unless ``keep_sites``, only sites inside the
     radius are parsed, and each kept trial drops even those once ranked (the
     qualifying ones stay in ``Match.nearby``): time and memory grow with what
-    matters, not with every site of every study.
+    matters, not with every site of every study. ``extra_fields`` are fetched
+    besides the usual projection (e.g. the eligibility criteria for a pre-screen).
     """
     site_filter = None if keep_sites else raw_site_filter(query)
     params = query.params()
-    params["fields"] = ",".join(SEARCH_FIELDS)
+    params["fields"] = ",".join((*SEARCH_FIELDS, *(f for f in extra_fields if f not in SEARCH_FIELDS)))
     sort = query.effective_sort
     result = SearchResult(query, [])
     matches: list[Match] = []

@@ -85,7 +85,8 @@ def site_label(site: Site) -> str:
 def render_search(result: SearchResult, fmt: str) -> str:
     """The whole stdout text for a search in ``fmt`` (one of FORMATS)."""
     if fmt == "json":
-        return json.dumps([m.as_dict(result.near) for m in result.matches], indent=2) + "\n"
+        return json.dumps([_with_eligibility(m.as_dict(result.near), m, result)
+                           for m in (*result.matches, *result.hidden)], indent=2) + "\n"
     if fmt == "csv":
         return search_csv(result)
     if fmt == "markdown":
@@ -105,6 +106,8 @@ def _rows(result: SearchResult, markdown: bool = False) -> tuple[list[str], list
     else:
         headers += ["Updated"]
     headers.append("Sponsor")
+    if result.eligibility:
+        headers.append("Fit")
     rows = []
     for m in result.matches:
         t = m.trial
@@ -119,6 +122,8 @@ def _rows(result: SearchResult, markdown: bool = False) -> tuple[list[str], list
         else:
             row += [t.last_updated]
         row.append(esc(shorten(t.sponsor, 28)))
+        if result.eligibility:
+            row.append(esc(fit_cell(result, m)))
         rows.append(row)
     return headers, rows
 
@@ -127,6 +132,8 @@ def footer(result: SearchResult) -> list[str]:
     """What was searched, how many matched, and what to widen when nothing did."""
     q = result.query
     n = len(result.matches)
+    if n == 0 and result.hidden:
+        return [f"No {q.describe()} that your profile fits."] + eligibility_footer(result)
     if n == 0:
         lines = [f"No {q.describe()}."]
         tips = []
@@ -150,7 +157,7 @@ def footer(result: SearchResult) -> list[str]:
             "Distances are straight-line to each site's registered coordinates; "
             "only sites whose own status matches are counted."
         )
-    return lines
+    return lines + eligibility_footer(result)
 
 
 def search_table(result: SearchResult) -> str:
@@ -169,8 +176,9 @@ def search_markdown(result: SearchResult) -> str:
 def search_csv(result: SearchResult) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for m in result.matches:
+    columns = CSV_COLUMNS + (("fit", "eligibility") if result.eligibility else ())
+    writer.writerow(columns)
+    for m in (*result.matches, *result.hidden):
         data = m.as_dict(result.near)
         nearest = data.pop("nearest_site") or {}
         row = dict(data)
@@ -178,8 +186,38 @@ def search_csv(result: SearchResult) -> str:
             row[f"nearest_{key}"] = nearest.get(key)
         row["distance_mi"] = nearest.get("distance_mi")
         row["distance_km"] = nearest.get("distance_km")
-        writer.writerow([csv_cell(row.get(col)) for col in CSV_COLUMNS])
+        if result.eligibility:
+            row["fit"] = fit_cell(result, m)
+            row["eligibility"] = result.eligibility[m.trial.nct_id].verdict
+        writer.writerow([csv_cell(row.get(col)) for col in columns])
     return out.getvalue()
+
+
+def fit_cell(result: SearchResult, m: Any) -> str:
+    """The Fit column: ``'✓ fits so far'``, ``'? 2 to ask'`` or ``'✗ EDSS ≤ 5.5'``."""
+    from .eligibility.render import fit_label
+
+    assessment = result.eligibility.get(m.trial.nct_id)
+    return shorten(fit_label(assessment), 30) if assessment is not None else ""
+
+
+def _with_eligibility(data: dict[str, Any], m: Any, result: SearchResult) -> dict[str, Any]:
+    assessment = result.eligibility.get(m.trial.nct_id)
+    if assessment is not None:
+        data["eligibility"] = assessment.as_dict()
+    return data
+
+
+def eligibility_footer(result: SearchResult) -> list[str]:
+    """With a profile: what the Fit column means, and how many trials were hidden and why."""
+    if not result.eligibility:
+        return []
+    from .eligibility.results import hidden_note
+
+    lines = ["Fit: a pre-screen of each trial's criteria against your profile; discuss it with your "
+             "neurologist and the study team ('trialfinder show NCT... --profile FILE' for the checklist)."]
+    note = hidden_note(result)
+    return lines + ([note] if note else [])
 
 
 def csv_cell(value: Any) -> str:

@@ -202,16 +202,16 @@ def pregnancy(items: Iterable[Item]) -> list[Fact]:
 
 TOPICS = [
     ("mri", re.compile(r"\bMRI\b|gadolinium|\bGd\b|\bT[12]\b.{0,20}lesion|\blesions?\b", re.I),
-     "Does your recent MRI show what this asks for? Ask your neurologist or the study team."),
+     "Does your recent MRI show what this asks for?"),
     ("progression", re.compile(r"progression|worsening|increase\s+in\s+(?:EDSS|disability)", re.I),
      "Has your neurologist documented the disability progression this asks for?"),
     ("test", re.compile(r"T25FW|timed\s+25|9-?HPT|nine[\s-]hole|SDMT|PASAT|functional\s+system|pyramidal|"
                         r"\bscore\b", re.I),
-     "Ask the study team whether your test scores meet this."),
+     "Do your test scores meet this?"),
     ("place", re.compile(r"\bliving\s+in\b|\bresid(?:e|ent|ing)\b|\bcitizen|\bcountry\b", re.I),
-     "Ask the study team whether you can take part from where you live."),
+     "Can you take part from where you live?"),
     ("csf", re.compile(r"oligoclonal|cerebrospinal|\bCSF\b|IgG\s+index", re.I),
-     "Has a spinal tap (CSF test) shown this? Ask the study team."),
+     "Has a spinal tap (CSF test) shown this?"),
 ]
 
 

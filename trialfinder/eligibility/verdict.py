@@ -22,6 +22,8 @@ from .profile import MS_TYPES, Profile
 
 EXCLUDED, UNCLEAR, NO_CONFLICT = "excluded", "unclear", "no_conflict"
 _RANK = {EXCLUDED: 0, UNCLEAR: 1, NO_CONFLICT: 2}
+TOPIC_LABELS = {"mri": "MRI", "progression": "progression", "test": "test score", "place": "where you live",
+                "csf": "CSF test"}
 COURSE_NAMES = {"rrms": "RRMS", "cis": "CIS", "aspms": "active SPMS", "nrspms": "non-active SPMS", "ppms": "PPMS"}
 
 
@@ -49,10 +51,19 @@ class Assessment:
     verdict: str
     reasons: list[Reason]
     facts: list[Fact] = field(default_factory=list)
+    checks: list[tuple[Fact, list[Reason]]] = field(default_factory=list)  # each fact with its reasons
 
     @property
     def to_ask(self) -> list[Reason]:
-        return [r for r in self.reasons if r.verdict == UNCLEAR]
+        """The unclear reasons, one per distinct question."""
+        seen: set[str] = set()
+        out = []
+        for r in self.reasons:
+            key = r.question or r.why
+            if r.verdict == UNCLEAR and key not in seen:
+                seen.add(key)
+                out.append(r)
+        return out
 
     @property
     def excluding(self) -> list[Reason]:
@@ -80,17 +91,17 @@ def assess(trial: Trial | Mapping[str, Any], profile: Profile) -> Assessment:
     if not isinstance(trial, Trial):
         trial = Trial.from_api(trial)
     facts = read_facts(trial.eligibility_criteria, trial.min_age, trial.max_age, trial.sex)
-    reasons = [r for fact in facts for r in _judge(fact, profile, facts)]
-    reasons.sort(key=lambda r: _RANK[r.verdict])
+    checks = [(fact, _judge(fact, profile, facts)) for fact in facts]
+    reasons = sorted((r for _, rs in checks for r in rs), key=lambda r: _RANK[r.verdict])
     verdict = min((r.verdict for r in reasons), key=_RANK.__getitem__, default=NO_CONFLICT)
-    return Assessment(verdict, reasons, facts)
+    return Assessment(verdict, reasons, facts, checks)
 
 
 def _reason(fact: Fact, verdict: str, why: str, label: str = "", question: str = "", value: str = "") -> Reason:
     if verdict == EXCLUDED and not fact.confident:
         verdict = UNCLEAR
         why += " (but this reading of the text is not certain)"
-        question = question or "Ask the study team whether this rules you out."
+        question = question or "Does this rule you out?"
     return Reason(verdict, fact.source, fact.text, why, label, question, fact.kind, value)
 
 
@@ -104,7 +115,7 @@ def _age(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     if p.age is None:
         if fact.section == "structured":
             return [Reason(UNCLEAR, fact.source, fact.text, f"the trial's age limit is {fact.text}; "
-                           "the profile gives no age", "age?", "Check your age against this limit.", "age")]
+                           "the profile gives no age", "age?", "Is your age within this limit?", "age")]
         return []
     # a whole-year age A means somewhere in [A, A + 1): out only if every part of that year is
     inside = bound.contains(p.age) or bound.contains(p.age + 0.999)
@@ -124,7 +135,7 @@ def _age(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     structured = [f for f in facts if f.kind == "age" and f.section == "structured"]
     if structured and all(f.data["range"].contains(p.age) for f in structured):
         return [Reason(UNCLEAR, fact.source, fact.text, why + ", although the registry's age fields allow it",
-                       label, "Ask the study team which age limit applies.", "age", str(p.age))]
+                       label, "Which age limit applies: the registry fields or the text?", "age", str(p.age))]
     return [_reason(fact, EXCLUDED, why, label, value=str(p.age))]
 
 
@@ -138,8 +149,19 @@ def _sex(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
                    f"{wanted} only", kind="sex", value=p.sex)]
 
 
+_GROUPS = [(frozenset({"rrms", "aspms", "cis"}), "relapsing MS"), (frozenset({"ppms", "aspms", "nrspms"}),
+           "progressive MS"), (frozenset({"aspms", "nrspms"}), "SPMS")]
+
+
 def _courses(types: frozenset[str]) -> str:
-    return ", ".join(COURSE_NAMES[t] for t in sorted(types, key=list(COURSE_NAMES).index))
+    """``{'rrms', 'aspms', 'cis'}`` -> ``'relapsing MS'``; other sets named course by course."""
+    names, rest = [], set(types)
+    for group, name in _GROUPS:
+        if group <= rest:
+            names.append(name)
+            rest -= group
+    names += [COURSE_NAMES[t] for t in sorted(rest, key=list(COURSE_NAMES).index)]
+    return ", ".join(names)
 
 
 def _ms_type(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
@@ -234,7 +256,7 @@ def _duration(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
         return [_reason(fact, NO_CONFLICT, f"disease duration {value} fits {bound} years", label, value=value)]
     if any(fits) or fact.data.get("conditional"):
         return [Reason(UNCLEAR, fact.source, fact.text, f"disease duration {value} may not fit {bound} years",
-                       label, "Ask which disease-duration limit applies to you.", "duration", value)]
+                       label, "Which disease-duration limit applies to you?", "duration", value)]
     return [_reason(fact, EXCLUDED, f"disease duration {value} does not fit {bound} years", label, value=value)]
 
 
@@ -254,7 +276,7 @@ def _relapse_free(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     if since >= window - 1 or window <= 3:
         return [Reason(UNCLEAR, fact.source, fact.text, f"last relapse {value}; needs none in {window:g} months "
                        "(you may qualify once the period has passed)", label,
-                       "Ask when you would qualify after your last relapse.", "relapse", value)]
+                       "When would you qualify after your last relapse?", "relapse", value)]
     return [_reason(fact, EXCLUDED, f"last relapse {value}, inside the {window:g}-month relapse-free period",
                     label, value=value)]
 
@@ -275,9 +297,9 @@ def _relapse_required(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]
         return [_reason(fact, NO_CONFLICT, f"last relapse {value}, within {window:g} months", label, value=value)]
     if since <= window + 1:
         return [Reason(UNCLEAR, fact.source, fact.text, f"last relapse {value}, at the edge of {window:g} months",
-                       label, "Ask whether your last relapse falls inside the window.", "relapse", value)]
+                       label, "Does your last relapse fall inside the window?", "relapse", value)]
     return [_reason(fact, EXCLUDED, f"last relapse {value}; the trial asks for one within {window:g} months",
-                    label, "Ask whether MRI activity can count instead." if fact.data.get("alternatives") else "",
+                    label, "Can MRI activity count instead?" if fact.data.get("alternatives") else "",
                     value)]
 
 
@@ -315,7 +337,7 @@ def _therapy(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
                               + (f"{t.months_since_stopped:g} months ago" if t.months_since_stopped is not None
                                  else "at a time not given") + (f"; the trial needs {window:g} months off it"
                                                                 if window else "; the washout is not stated"),
-                              label, "Ask when you would be past the washout.", "therapy", value))
+                              label, "When would you be past the washout?", "therapy", value))
         else:
             out.append(_reason(fact, NO_CONFLICT, f"{t.drug}: {value.split('(')[-1].rstrip(')')}, outside "
                                "this rule", label, value=value))
@@ -333,7 +355,7 @@ def _pregnancy(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
 def _requirement(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     topic = fact.data["topic"]
     return [Reason(UNCLEAR, fact.source, fact.text, f"an inclusion requirement ({topic}) the profile cannot state",
-                   f"{topic}?", fact.data["question"], "requirement")]
+                   f"{TOPIC_LABELS.get(topic, topic)}?", fact.data["question"], "requirement")]
 
 
 _JUDGES = {
