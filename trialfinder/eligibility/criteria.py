@@ -68,7 +68,9 @@ def split_criteria(text: str) -> list[Item]:
     current: list[str] = []  # lines of the item being read
     group: list[str] | None = None  # a lead-in and its alternatives
     group_style = ""
+    group_indent = 0
     current_style = ""
+    current_indent = 0
     blank_before = True
 
     def flush() -> None:
@@ -102,31 +104,32 @@ def split_criteria(text: str) -> list[Item]:
             rest = header.group("rest").strip()
             if rest:
                 current = [rest]
-                current_style = ""
+                current_style, current_indent = "", 0
             blank_before = False
             continue
         marker = _MARKER.match(line)
         if marker:
             style = _style(marker.group("marker"))
+            indent = len(marker.group("indent").expandtabs(4))
             body = marker.group("text").strip()
-            if group is not None and style == group_style:
+            if group is not None and style == group_style and indent <= group_indent:
                 close_group()
             else:
                 flush()
             current = [body]
-            current_style = style
+            current_style, current_indent = style, indent
         elif blank_before:
             if group is not None and not group_style and not current_style:
                 close_group()
             else:
                 flush()
             current = [line.strip()]
-            current_style = ""
+            current_style, current_indent = "", len(line) - len(line.lstrip())
         else:
             current.append(line.strip())
         if group is None and current and current[-1].endswith(":") and len(current) == 1:
             group = []
-            group_style = current_style
+            group_style, group_indent = current_style, current_indent
             flush()
         blank_before = False
     close_group()
