@@ -39,13 +39,19 @@ def test_bound_with_or_between_limits_is_not_plain():
 
 def test_ms_type_traps():
     facts = ms_types(items(["Diagnosis of nonrelapsing secondary progressive multiple sclerosis"]))
-    assert facts[0].data == {"rule": "admitted", "types": {"nrspms"}}  # "non-relapsing" is not "relapsing"
+    assert (facts[0].data["rule"], facts[0].data["types"]) == ("admitted", {"nrspms"})  # not "relapsing"
     facts = ms_types(items(["Diagnosis of active SPMS"]))
     assert facts[0].data["types"] == {"aspms"}  # "active SPMS" is narrower than SPMS
     facts = ms_types(items(["Diagnosis of SPMS"]))
     assert facts[0].data["types"] == {"aspms", "nrspms"}
     facts = ms_types(items(["Diagnosis of MS"], ["Diagnosis of primary progressive MS according to the 2017 McDonald criteria."]))
-    assert [(f.data["rule"], f.data["types"], f.confident) for f in facts] == [("excluded", {"ppms"}, True)]
+    assert [(f.data["rule"], f.data["types"], f.confident) for f in facts] == [
+        ("admitted", {"rrms", "aspms", "nrspms", "ppms"}, True),  # MS, so not CIS
+        ("excluded", {"ppms"}, True)]
+    facts = ms_types(items(["Diagnosis of MS or clinically isolated syndrome"]))
+    assert facts[0].data["types"] == {"rrms", "aspms", "nrspms", "ppms", "cis"}
+    facts = ms_types(items([], ["Diagnosis of nonrelapsing secondary progressive multiplesclerosis (SPMS)"]))
+    assert facts[0].data["types"] == {"nrspms"}  # the acronym in brackets is the same mention
     facts = ms_types(items(["Diagnosis of relapsing forms of multiple sclerosis (RMS)"]))
     assert facts[0].data["types"] == {"rrms", "aspms", "cis"}
 
@@ -53,6 +59,8 @@ def test_ms_type_traps():
 def test_ms_type_conditions_and_negations_are_not_confident():
     facts = ms_types(items(["Participants with SPMS must have an EDSS of 3.0 to 6.5"]))
     assert not facts[0].confident
+    facts = ms_types(items(["Patients with atypical form of MS", "OR patients with RRMS"]))
+    assert facts[0].data["types"] == {"rrms"} and not facts[0].confident  # "atypical form": undefined
     facts = ms_types(items(["No diagnosis of PPMS"]))
     assert facts[0].data["rule"] == "excluded" and not facts[0].confident
     facts = ms_types(items([], ["Participants with SPMS who have had a relapse in the last 2 years"]))

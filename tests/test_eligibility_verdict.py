@@ -53,7 +53,7 @@ def test_text_age_contradicting_the_structured_fields_is_unclear():
 
 
 def test_edss_exclusion_inverse_and_label():
-    t = trial("Inclusion Criteria:\n* Diagnosis of MS\nExclusion Criteria:\n* EDSS > 5.5 at screening\n")
+    t = trial("Inclusion Criteria:\n* Informed consent\nExclusion Criteria:\n* EDSS > 5.5 at screening\n")
     a = assess(t, Profile(edss=6.0))
     assert a.verdict == EXCLUDED and fit_label(a) == "✗ EDSS ≤ 5.5"
     assert assess(t, Profile(edss=5.5)).verdict == NO_CONFLICT
@@ -83,6 +83,25 @@ def test_unstated_exclusions_are_assumed_absent_and_unstated_inclusions_asked():
     assert assess(trial("", min_age="18 Years"), Profile()).to_ask[0].question == "Is your age within this limit?"
     assert assess(t, Profile(edss=4.0)).verdict == NO_CONFLICT
     assert assess(t, Profile(edss=4.0, pregnant=True)).verdict == EXCLUDED
+
+
+def test_a_trial_requiring_another_disease_excludes_a_person_with_ms():
+    t = Trial("NCT00000002", conditions=("Peripheral Artery Disease",),
+              eligibility_criteria="Inclusion Criteria:\n* Peripheral artery disease with claudication\n")
+    a = assess(t, Profile(ms_type="rrms"))
+    assert a.verdict == EXCLUDED and a.excluding[0].label == "not an MS trial"
+    assert assess(t, Profile(age=40)).verdict == NO_CONFLICT  # no MS stated: nothing to compare
+    healthy = Trial("NCT00000003", conditions=("Peripheral Artery Disease",), healthy_volunteers=True,
+                    eligibility_criteria=t.eligibility_criteria)
+    assert assess(healthy, Profile(ms_type="rrms")).verdict == NO_CONFLICT
+
+
+def test_required_therapy_against_a_listed_history():
+    t = trial("Inclusion Criteria:\n* Has had a minimum of 12 months of continuous natalizumab therapy\n")
+    assert assess(t, Profile(treatments=(Treatment("Tysabri", current=True, months_on=24),))).verdict == NO_CONFLICT
+    assert assess(t, Profile(treatments=(Treatment("Tysabri", current=True, months_on=6),))).verdict == UNCLEAR
+    assert assess(t, Profile(treatments=(Treatment("fingolimod", months_since_stopped=3),))).verdict == EXCLUDED
+    assert assess(t, Profile()).verdict == UNCLEAR  # no treatments listed: ask
 
 
 def test_relapse_requirements():

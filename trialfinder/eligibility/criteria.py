@@ -16,7 +16,8 @@ _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~=^:;'\"])")
 _HEADER = re.compile(
     r"^[#*_\s]*(?:(?:key|main|major|general|other|additional|selected)\s+)?"
     r"(inclusion|exclusion|eligibility|exclusionary|inclusionary)"
-    r"(?:\s+criteria)?(?:\s+(?:include|are|for[^:]{0,40}))?[*_\s]*(?::|$|\s*-\s)(?P<rest>.*)$",
+    r"(?:\s+criteria)?(?:\s+(?:include|are|(?:for|specific|applicable|relevant)[^:]{0,40}))?[*_\s]*(?::|$|\s*-\s)"
+    r"(?P<rest>.*)$",
     re.I,
 )
 _MARKER = re.compile(
@@ -40,9 +41,21 @@ class Item:
     any_of: bool = False  # a lead-in with alternatives ("at least one of the following:")
 
     def sentences(self) -> list[str]:
-        """The item's sentences (a decimal point or "e.g." never ends one)."""
-        parts = re.split(r"(?<=[.;!?])\s+(?=[A-Z(\[])|\s+(?=\b(?:i{1,3}|iv|v|vi)\)\s)", self.text)
-        return [p.strip() for p in parts if p.strip()]
+        """The item's sentences: a decimal point, "e.g." or a ";" inside brackets never ends one."""
+        out: list[str] = []
+        for line in self.text.split("\n"):
+            start = depth = 0
+            for match in re.finditer(r"[()\[\]]|(?<=[.;!?])\s+(?=[A-Z(\[])|\s+(?=\b(?:i{1,3}|iv|v|vi)\)\s)", line):
+                token = match.group(0)
+                if token in "([":
+                    depth += 1
+                elif token in ")]":
+                    depth = max(0, depth - 1)
+                elif depth == 0 and not re.search(r"\b(?:e\.g|i\.e|vs|approx|incl|Dr|No)\.$", line[start:match.start()]):
+                    out.append(line[start:match.start()])
+                    start = match.end()
+            out.append(line[start:])
+        return [p.strip() for p in out if p.strip()]
 
 
 def unescape(text: str) -> str:
@@ -76,7 +89,7 @@ def split_criteria(text: str) -> list[Item]:
     def flush() -> None:
         nonlocal current
         if current:
-            line = " ".join(current).strip()
+            line = " ".join(current).replace("\n ", "\n").strip()
             if group is not None:
                 group.append(line)
             elif line:
@@ -87,7 +100,7 @@ def split_criteria(text: str) -> list[Item]:
         nonlocal group
         flush()
         if group is not None:
-            items.append(Item(section, " ".join(group), any_of=bool(_ANY_OF.search(group[0]))))
+            items.append(Item(section, "\n".join(group), any_of=True))
             group = None
 
     for raw in unescape(text or "").splitlines():
@@ -112,6 +125,15 @@ def split_criteria(text: str) -> list[Item]:
             style = _style(marker.group("marker"))
             indent = len(marker.group("indent").expandtabs(4))
             body = marker.group("text").strip()
+            if re.match(r"(?:or|and/or)\b", body, re.I) and (current or items) and group is None:
+                # "* OR patients with RRMS": an alternative to the criterion before it
+                if not current:
+                    last = items.pop()
+                    current = [last.text]
+                current[-1] += "\n"
+                current.append(body)
+                blank_before = False
+                continue
             if group is not None and style == group_style and indent <= group_indent:
                 close_group()
             else:
@@ -127,7 +149,8 @@ def split_criteria(text: str) -> list[Item]:
             current_style, current_indent = "", len(line) - len(line.lstrip())
         else:
             current.append(line.strip())
-        if group is None and current and current[-1].endswith(":") and len(current) == 1:
+        if group is None and current and current[-1].endswith(":") and len(current) == 1 \
+                and _ANY_OF.search(current[0]):
             group = []
             group_style, group_indent = current_style, current_indent
             flush()

@@ -16,23 +16,24 @@ from .facts import Bound, Fact, parse_bound
 
 # Order matters: the specific forms are matched (and blanked out) before the general ones,
 # so "non-relapsing secondary progressive" never also counts as "relapsing".
-_SP = r"(?:secondary[\s-]+progressive(?:\s+(?:multiple\s+sclerosis|MS))?|SP-?MS)"
-_MS = r"(?:multiple\s+sclerosis|MS)"
-MS_PATTERNS: list[tuple[str, frozenset[str]]] = [
-    (rf"\b(?:non[\s-]?relapsing|non[\s-]?active|inactive|not\s+active)\s+{_SP}|\b(?:nr|na)-?SPMS\b|"
-     rf"\b{_SP}\s+without\s+(?:superimposed\s+)?relapses", frozenset({"nrspms"})),
-    (rf"\b(?:non[\s-]?relapsing)\s+(?:progressive\s+)?(?:forms?\s+of\s+)?{_MS}", frozenset({"ppms", "nrspms"})),
-    (rf"\b(?:active|relapsing)\s+{_SP}|\b[ar]-?SPMS\b|\b{_SP}\s+with\s+(?:superimposed\s+)?relapses",
+_SP = r"(?:secondary[\s-]+progressive(?:\s+(?:multiple\s*sclerosis|MS))?|SP-?MS)"
+_MS = r"(?:multiple\s*sclerosis|MS)"
+MS_PATTERNS: list[tuple[str, str, frozenset[str]]] = [  # (category, pattern, courses)
+    ("nrspms", rf"\b(?:non[\s-]?relapsing|non[\s-]?active|inactive|not\s+active)\s+{_SP}|\b(?:nr|na)-?SPMS\b|"
+               rf"\b{_SP}\s+without\s+(?:superimposed\s+)?relapses", frozenset({"nrspms"})),
+    ("nrprogressive", rf"\b(?:non[\s-]?relapsing)\s+(?:progressive\s+)?(?:forms?\s+of\s+)?{_MS}",
+     frozenset({"ppms", "nrspms"})),
+    ("aspms", rf"\b(?:active|relapsing)\s+{_SP}|\b[ar]-?SPMS\b|\b{_SP}\s+with\s+(?:superimposed\s+)?relapses",
      frozenset({"aspms"})),
-    (rf"\b{_SP}", frozenset({"aspms", "nrspms"})),
-    (r"\bprimary[\s-]+progressive(?:\s+(?:multiple\s+sclerosis|MS))?|\bPP-?MS\b", frozenset({"ppms"})),
-    (r"(?<!non-)(?<!non )\brelapsing[\s-]+remitting(?:\s+(?:multiple\s+sclerosis|MS))?|\bRR-?MS\b",
+    ("spms", rf"\b{_SP}", frozenset({"aspms", "nrspms"})),
+    ("ppms", r"\bprimary[\s-]+progressive(?:\s+(?:multiple\s+sclerosis|MS))?|\bPP-?MS\b", frozenset({"ppms"})),
+    ("rrms", r"(?<!non-)(?<!non )\brelapsing[\s-]+remitting(?:\s+(?:multiple\s+sclerosis|MS))?|\bRR-?MS\b",
      frozenset({"rrms"})),
-    (rf"(?<!non-)(?<!non )\brelapsing\s+(?:forms?\s+of\s+)?{_MS}|\bR-?MS\b", frozenset({"rrms", "aspms", "cis"})),
-    (rf"\bprogressive\s+(?:forms?\s+of\s+)?{_MS}|\bP-?MS\b", frozenset({"ppms", "aspms", "nrspms"})),
-    (r"\bclinically\s+isolated\s+syndromes?\b|\bCIS\b", frozenset({"cis"})),
+    ("rms", rf"(?<!non-)(?<!non )\brelapsing\s+(?:forms?\s+of\s+)?{_MS}|\bR-?MS\b", frozenset({"rrms", "aspms", "cis"})),
+    ("progressive", rf"\bprogressive\s+(?:forms?\s+of\s+)?{_MS}|\bP-?MS\b", frozenset({"ppms", "aspms", "nrspms"})),
+    ("cis", r"\bclinically\s+isolated\s+syndromes?\b|\bCIS\b", frozenset({"cis"})),
 ]
-_MS_RE = [(re.compile(p, re.I if not p.startswith(r"\b[ar]") else 0), c) for p, c in MS_PATTERNS]
+_MS_RE = [(key, re.compile(p, re.I), c) for key, p, c in MS_PATTERNS]
 _NEGATION = re.compile(r"\b(?:no|not|without|absence\s+of|other\s+than|except|excluding|non)\b[^,;]*$", re.I)
 _CONDITION = re.compile(
     r"\b(?:if|when|unless|whereas|for\s+(?:participants|patients|subjects|those|people)|"
@@ -42,54 +43,113 @@ _CONDITION = re.compile(
 )
 _EXCL_TAIL = re.compile(r"^\s*(?:$|[.,;:)]|\(|or\b|and\b|according|as\s+defined|per\b|based|by\b|diagnos|"
                         r"\(?\w+\)?\s*(?:$|[.;]))", re.I)
+# Categories that name courses one by one (a trial that names them means exactly them).
+_NAMED = {"nrspms", "aspms", "spms", "ppms", "rrms", "cis"}
+Mention = tuple[int, int, frozenset[str], str]
 
 
-def ms_type_mentions(text: str) -> list[tuple[int, int, frozenset[str]]]:
-    """``(start, end, courses)`` for each MS type named in ``text``, specific forms first."""
+_TRAIL = re.compile(r"\s*(?:multiple\s*sclerosis|MS)?\s*\(\s*[A-Za-z]{0,3}-?[A-Za-z]{2,6}\s*\)", re.I)
+
+
+def ms_type_mentions(text: str) -> list[Mention]:
+    """``(start, end, courses, category)`` for each MS type named in ``text``, specific forms first.
+
+    "secondary progressive multiple sclerosis (SPMS)" is one mention, its acronym included.
+    """
     work = text
     found = []
-    for regex, courses in _MS_RE:
+    for key, regex, courses in _MS_RE:
+        spans = []
         for match in regex.finditer(work):
-            found.append((match.start(), match.end(), courses))
-        work = regex.sub(lambda m: " " * len(m.group(0)), work)
+            trail = _TRAIL.match(work, match.end())
+            spans.append((match.start(), trail.end() if trail else match.end()))
+        for start, end in spans:
+            found.append((start, end, courses, key))
+            work = work[:start] + " " * (end - start) + work[end:]
     return sorted(found)
 
 
+ALL_MS = frozenset({"rrms", "aspms", "nrspms", "ppms"})  # MS proper: CIS is not yet MS (McDonald 2017)
+_MS_WORD = re.compile(r"\b(?:multiple\s+sclerosis|MS|pwMS|PwMS)\b")
+_DIAGNOSIS = re.compile(r"diagnos|confirmed|definite|established|McDonald|Mc\s*Donald", re.I)
+_COORDINATED = re.compile(r"(?:\bor\b|,|/)\s*(?:multiple\s+sclerosis|MS)\b|\b(?:multiple\s+sclerosis|MS)\s*(?:\bor\b|,|/)",
+                          re.I)
+_VAGUE_TYPE = re.compile(r"\b(?:atypical|other|any|all)\s+(?:forms?|types?|subtypes?)\b", re.I)
+
+
+def _generic_ms(sentence: str, mentions: list[Mention]) -> bool:
+    """Does the sentence require MS itself, beyond the types it names ("MS or CIS")?"""
+    rest = sentence
+    for start, end, *_ in mentions:
+        rest = rest[:start] + " " * (end - start) + rest[end:]
+    rest = re.sub(r"(?:criteria|centre|center|clinic|society|unit|course|revisions?)\s+(?:for|of)\s+"
+                  r"(?:multiple\s+sclerosis|MS)", " ", rest, flags=re.I)
+    if mentions:
+        return bool(_COORDINATED.search(rest))
+    word = _MS_WORD.search(rest)
+    return bool(word and _DIAGNOSIS.search(sentence) and not _NEGATION.search(sentence[:word.start()]))
+
+
 def ms_types(items: Iterable[Item]) -> list[Fact]:
-    """MS types admitted (all inclusion mentions together) and excluded (each exclusion item)."""
+    """MS types admitted (the inclusion mentions together) and excluded (each exclusion sentence).
+
+    A bare "diagnosis of MS" admits every MS type but not CIS: alone it is the
+    admitted set; beside named types it only takes CIS out unless CIS is named.
+    """
     admitted: set[str] = set()
-    admitted_texts: list[str] = []
-    admitted_confident = True
+    named: set[str] = set()
+    categories: set[str] = set()
+    texts: list[str] = []
+    confident_in = True
+    generic: list[str] = []
+    generic_confident = True
     facts = []
     for item in items:
         for sentence in item.sentences():
             mentions = ms_type_mentions(sentence)
+            if item.section == "inclusion" and _generic_ms(sentence, mentions):
+                if mentions:
+                    mentions.append((0, 0, ALL_MS, "ms"))
+                else:
+                    generic.append(sentence)
+                    generic_confident = generic_confident and not item.any_of and not _CONDITION.search(sentence)
             if not mentions:
                 continue
+            vague = bool(_VAGUE_TYPE.search(item.text))
             conditional = bool(_CONDITION.search(sentence))
-            excluded_here: dict[bool, frozenset[str]] = {}
-            for start, end, courses in mentions:
+            out: dict[bool, tuple[frozenset[str], frozenset[str]]] = {}
+            for start, end, courses, key in mentions:
                 negated = bool(_NEGATION.search(sentence[:start]))
-                excludes = (item.section == "exclusion") != negated
-                if item.section == "unknown" or (item.section == "inclusion" and negated):
-                    confident = False
-                elif excludes:
-                    confident = not conditional and bool(_EXCL_TAIL.match(sentence[end:]))
-                else:
-                    confident = not conditional and not item.any_of
-                if excludes:
-                    excluded_here[confident] = excluded_here.get(confident, frozenset()) | courses
-                else:
-                    admitted |= courses
-                    if sentence not in admitted_texts:
-                        admitted_texts.append(sentence)
-                    admitted_confident = admitted_confident and confident
-            for confident, courses in sorted(excluded_here.items(), reverse=True):
-                facts.append(Fact("ms_type", item.section, sentence, confident=confident,
-                                  data={"rule": "excluded", "types": courses}))
+                if item.section == "exclusion" and negated:
+                    continue  # "not active progressive MS" in an exclusion list: a double negative
+                if item.section == "exclusion" or negated:
+                    sure = (item.section == "exclusion" and not conditional and not vague
+                            and bool(_EXCL_TAIL.match(sentence[end:])))
+                    types, keys = out.get(sure, (frozenset(), frozenset()))
+                    out[sure] = (types | courses, keys | {key})
+                    continue
+                admitted |= courses
+                categories.add(key)
+                if key in _NAMED:
+                    named.update(courses)
+                if sentence not in texts:
+                    texts.append(sentence)
+                confident_in = confident_in and item.section == "inclusion" and not conditional \
+                    and not item.any_of and not vague
+            for sure, (types, keys) in sorted(out.items(), reverse=True):
+                facts.append(Fact("ms_type", "exclusion" if item.section == "exclusion" else item.section, sentence,
+                                  confident=sure, data={"rule": "excluded", "types": types, "categories": keys}))
     if admitted:
-        facts.insert(0, Fact("ms_type", "inclusion", " … ".join(admitted_texts), confident=admitted_confident,
-                             data={"rule": "admitted", "types": frozenset(admitted)}))
+        if generic and "cis" not in named:
+            admitted.discard("cis")
+            texts.append(generic[0])
+        facts.insert(0, Fact("ms_type", "inclusion", " … ".join(texts), confident=confident_in,
+                             data={"rule": "admitted", "types": frozenset(admitted), "named": frozenset(named),
+                                   "categories": frozenset(categories)}))
+    elif generic:
+        facts.insert(0, Fact("ms_type", "inclusion", generic[0], confident=generic_confident,
+                             data={"rule": "admitted", "types": ALL_MS, "named": frozenset(),
+                                   "categories": frozenset({"ms"})}))
     return facts
 
 
@@ -120,8 +180,9 @@ def edss(items: Iterable[Item]) -> list[Fact]:
             bound, plain = parse_bound(clause, 0, 10)
             if bound is None:
                 continue
-            confident = (plain and item.section != "unknown" and not _EDSS_NOT_A_BOUND.search(sentence)
-                         and not _CONDITION.search(sentence) and len(mentions) == 1
+            bare = re.sub(r"\([^()]*\)", " ", sentence)  # asides in brackets do not change the bound
+            confident = (plain and item.section != "unknown" and not _EDSS_NOT_A_BOUND.search(bare)
+                         and not _CONDITION.search(bare) and len(_EDSS.findall(bare)) <= 1
                          and not (item.any_of and item.section == "inclusion"))
             facts.append(Fact("edss", item.section, sentence, confident=confident, data={"range": bound}))
     return facts
@@ -177,4 +238,33 @@ def sex(value: str) -> list[Fact]:
     value = (value or "").upper()
     if value in ("FEMALE", "MALE"):
         return [Fact("sex", "structured", value, "sex", data={"sex": value.lower()})]
+    return []
+
+
+_MS_CONDITION = re.compile(r"multiple\s+sclerosis|\bMS\b|\bpwMS\b|sclérose|esclerosis\s+m|demyelinat|"
+                           r"clinically\s+isolated|neuromyelitis|optic\s+neuritis|\bCIS\b", re.I)
+
+
+_GENERIC_WORDS = frozenset("""syndrome syndromes disease diseases disorder disorders primary chronic acute
+infant infants newborn patients healthy adults children adult child severe early stage human people
+condition conditions illness infection infections volunteers""".split())
+
+
+def condition(conditions: Iterable[str], titles: Iterable[str], items: list[Item], healthy: bool | None) -> list[Fact]:
+    """A trial that requires another disease: its conditions, titles and criteria never mention MS,
+    and an inclusion criterion names one of its conditions (other illnesses are assumed absent)."""
+    conditions = [c for c in conditions if c]
+    if not conditions or healthy is True:
+        return []
+    texts = [i.text for i in items]
+    if any(_MS_CONDITION.search(text) for text in (*conditions, *titles, *texts)):
+        return []
+    words = {w.lower() for c in conditions for w in re.findall(r"[A-Za-z]{4,}", c)} - _GENERIC_WORDS
+    words |= {w for c in conditions for w in re.findall(r"\b[A-Z]{3,}\b", c)}
+    for item in items:
+        if item.section != "exclusion":
+            for sentence in item.sentences():
+                if any(re.search(rf"\b{re.escape(w)}", sentence, re.I) for w in words):
+                    return [Fact("condition", item.section, sentence, confident=item.section == "inclusion",
+                                 data={"conditions": conditions})]
     return []

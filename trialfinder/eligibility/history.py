@@ -77,7 +77,7 @@ def durations(items: Iterable[Item]) -> list[Fact]:
 
 _RELAPSE = re.compile(r"\b(?:relapses?|attacks?|exacerbations?)\b", re.I)
 _RELAPSE_FREE = re.compile(
-    r"\b(?:no|without|absence\s+of|free\s+of|free\s+from)\b[^.;]{0,40}\b(?:relapses?|attacks?|exacerbations?)|"
+    r"\b(?:no|not|never|without|absence\s+of|free\s+of|free\s+from|negative)\b[^.;]{0,50}\b(?:relapses?|attacks?|exacerbations?)|"
     r"relapse[\s-]free|(?:relapses?|attacks?|exacerbations?)\b[^.;]{0,40}\bwithin\b|"
     r"\bonset\s+of\s+(?:an?\s+)?(?:acute\s+)?(?:MS\s+)?relapse",
     re.I,
@@ -85,7 +85,9 @@ _RELAPSE_FREE = re.compile(
 _COUNT = re.compile(
     r"(?:at\s+least|≥|>=|minimum\s+of|a\s+minimum\s+of)?\s*(\d+)\s+(?:or\s+more\s+)?"
     r"(?:\w+\s+){0,2}(?:relapses?|attacks?|exacerbations?)", re.I)
-_OTHER_ACTIVITY = re.compile(r"\b(?:MRI|lesions?|gadolinium|Gd\+?|T2|T1|activity|enhanc\w*)\b", re.I)
+_OTHER_ACTIVITY = re.compile(r"\b(?:MRI|lesions?|gadolinium|Gd\+?|T2|T1|activity|enhanc\w*|episodes?)\b", re.I)
+_COUNTED = re.compile(r"(?:at\s+least|≥|>=|minimum\s+of|one\s+or\s+more|\d+\s+or\s+more|\b\d+)\s*(?:\w+\s+){0,3}"
+                      r"(?:relapses?|attacks?|exacerbations?)|\b(?:a|one)\s+(?:\w+\s+){0,2}relapse", re.I)
 
 
 def relapses(items: Iterable[Item]) -> list[Fact]:
@@ -103,9 +105,10 @@ def relapses(items: Iterable[Item]) -> list[Fact]:
             free = bool(_RELAPSE_FREE.search(text)) or item.section == "exclusion"
             if item.section == "exclusion" and re.search(r"\b(?:no|without|absence)\b", text, re.I):
                 continue  # a double negative: read by a person, not here
-            alternatives = bool(re.search(r"\bor\b", text, re.I) and _OTHER_ACTIVITY.search(text)) or (
-                item.any_of and item.section == "inclusion")
+            alternatives = bool(_OTHER_ACTIVITY.search(text)) or (item.any_of and item.section == "inclusion")
             confident = item.section != "unknown" and not alternatives and not _CONDITION.search(sentence)
+            if not free and not _COUNTED.search(text):
+                confident = False  # neither a count of relapses nor a relapse-free period: unsure which
             if free:
                 facts.append(Fact("relapse_free", item.section, sentence, confident=confident,
                                   data={"months": round(window, 1)}))
@@ -120,7 +123,15 @@ def relapses(items: Iterable[Item]) -> list[Fact]:
 # -- therapies --------------------------------------------------------------------------
 
 _NOT_TREATMENT = re.compile(r"hypersensitiv|allerg|contraindicat|intoleran|inappropriate|candida|"
-                            r"insurance|qualifying|eligible\s+for|randomi[sz]ed\s+to|prescribed", re.I)
+                            r"insurance|qualifying|eligible\s+for|randomi[sz]ed\s+to|prescribed|vaccin|"
+                            r"contracept|pregnan|initiation\s+of|study\s+(?:drug|treatment|medication)", re.I)
+_QUALIFIED = re.compile(r"failure|failed|inadequate\s+response|non-?respon|discontinu|switch", re.I)
+_TREATMENT_VERB = re.compile(r"treat|therap|exposure|exposed|receiv|receipt|\buse\b|\bused\b|taken|taking|"
+                             r"administ|dosed|prior|previous|history|infusion|course|\bon\b", re.I)
+_VAGUE_REQUIREMENT = re.compile(r"\bDMTs?\b|disease[\s-]modifying|approved|such\s+as|\bother\b|"
+                                r"\bany\b|one\s+of\s+the\s+following|\betc\b|episode|activity", re.I)
+_ON_FOR = re.compile(rf"(?:at\s+least|minimum\s+of|≥|more\s+than)\s*(\d+(?:\.\d+)?)\s*{_UNIT}\s+(?:of\s+)?"
+                     r"(?:\w+\s+){0,2}(?:treatment|therapy|use)", re.I)
 _CURRENT = re.compile(r"\b(?:current(?:ly)?|ongoing|concomitant|concurrent|at\s+(?:the\s+time\s+of\s+)?"
                       r"screening|receiving|on\s+(?:stable\s+)?(?:treatment|therapy))\b", re.I)
 _NEGATED = re.compile(r"\b(?:no|not|never|naive|naïve|without)\b", re.I)
@@ -157,7 +168,9 @@ def therapies(items: Iterable[Item]) -> list[Fact]:
             drugs = named_drugs(sentence)
             if not drugs or _NOT_TREATMENT.search(sentence):
                 continue
-            negated = bool(_NEGATED.search(sentence))
+            first = min((m.start() for p, _ in _drug_patterns() if (m := p.search(sentence))), default=0)
+            clause = re.split(r"\band\b|;|,|\)", sentence[:first])[-1]
+            negated = bool(_NEGATED.search(clause) or re.search(r"na[iï]ve", sentence, re.I))
             if item.section == "inclusion" and not negated:
                 rule = "required"
             elif item.section == "exclusion" and negated:
@@ -165,6 +178,9 @@ def therapies(items: Iterable[Item]) -> list[Fact]:
             else:
                 rule = "excluded"
             window = window_months(sentence)
+            if rule == "required":
+                on_for = _ON_FOR.search(words_to_digits(sentence))
+                window = months(float(on_for.group(1)), on_for.group(2)) if on_for else None
             if rule == "excluded":
                 when = ("washout" if window is not None or re.search(r"washout|wash-out", sentence, re.I)
                         else "current" if _CURRENT.search(sentence) else "ever")
@@ -172,6 +188,11 @@ def therapies(items: Iterable[Item]) -> list[Fact]:
                 when = "current"
             confident = item.section != "unknown" and not (item.any_of and item.section == "inclusion") \
                 and not _CONDITION.search(sentence)
+            bare = re.sub(r"\([^()]*\)", " ", sentence)
+            if rule == "required" and _VAGUE_REQUIREMENT.search(bare):
+                confident = False
+            if rule == "excluded" and (_QUALIFIED.search(sentence) or not _TREATMENT_VERB.search(sentence)):
+                confident = False
             facts.append(Fact("therapy", item.section, sentence, confident=confident,
                               data={"rule": rule, "when": when, "drugs": list(drugs),
                                     "months": None if window is None else round(window, 1)}))
@@ -188,13 +209,15 @@ def pregnancy(items: Iterable[Item]) -> list[Fact]:
     """Exclusions of pregnancy and breastfeeding (planning or contraception is not read)."""
     facts = []
     for item in items:
-        if item.section != "exclusion":
-            continue
         for sentence in item.sentences():
+            if item.section != "exclusion":
+                # an inclusion may say it the other way round: "must not be pregnant or breastfeeding"
+                if not re.search(r"\b(?:not|non)[\s-](?:\w+\s+){0,3}(?:pregnan|lactat|breast|nursing)", sentence, re.I):
+                    continue
             if _PREGNANT.search(sentence) and not re.search(r"contracept|prevent|avoid", sentence, re.I):
-                facts.append(Fact("pregnancy", item.section, sentence))
+                facts.append(Fact("pregnancy", item.section, sentence, confident=item.section != "unknown"))
             if _BREASTFEEDING.search(sentence):
-                facts.append(Fact("breastfeeding", item.section, sentence))
+                facts.append(Fact("breastfeeding", item.section, sentence, confident=item.section != "unknown"))
     return facts
 
 

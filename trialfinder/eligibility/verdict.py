@@ -76,10 +76,13 @@ class Assessment:
         return {"verdict": self.verdict, "reasons": [r.as_dict() for r in self.reasons], "facts": facts}
 
 
-def read_facts(criteria: str, min_age: str = "", max_age: str = "", sex: str = "") -> list[Fact]:
-    """Every fact the extractors read from a trial's eligibility fields."""
+def read_facts(criteria: str, min_age: str = "", max_age: str = "", sex: str = "",
+               trial: Trial | None = None) -> list[Fact]:
+    """Every fact the extractors read from a trial's eligibility fields (and its conditions)."""
     items = split_criteria(criteria)
-    facts = [*extract.ages(min_age, max_age, items), *extract.sex(sex), *extract.ms_types(items),
+    about = extract.condition(trial.conditions, (trial.title, trial.official_title), items,
+                              trial.healthy_volunteers) if trial is not None else []
+    facts = [*about, *extract.ages(min_age, max_age, items), *extract.sex(sex), *extract.ms_types(items),
              *extract.edss(items), *history.durations(items), *history.relapses(items),
              *history.therapies(items), *history.pregnancy(items)]
     read = {f.text for f in facts}
@@ -90,7 +93,7 @@ def assess(trial: Trial | Mapping[str, Any], profile: Profile) -> Assessment:
     """The pre-screen of ``trial`` (a Trial or a raw v2 study record) for ``profile``."""
     if not isinstance(trial, Trial):
         trial = Trial.from_api(trial)
-    facts = read_facts(trial.eligibility_criteria, trial.min_age, trial.max_age, trial.sex)
+    facts = read_facts(trial.eligibility_criteria, trial.min_age, trial.max_age, trial.sex, trial)
     checks = [(fact, _judge(fact, profile, facts)) for fact in facts]
     reasons = sorted((r for _, rs in checks for r in rs), key=lambda r: _RANK[r.verdict])
     verdict = min((r.verdict for r in reasons), key=_RANK.__getitem__, default=NO_CONFLICT)
@@ -176,8 +179,9 @@ def _ms_type(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
                        "ms_type")]
     mine, name = p.courses, MS_TYPES[p.ms_type]
     overlap = mine & types
+    said = p.ms_type in fact.data.get("categories", ())  # the trial uses the person's own word
     if admitted:
-        if mine <= types:
+        if mine <= types or said:
             return [_reason(fact, NO_CONFLICT, f"{name} is among the types admitted ({_courses(types)})",
                             label, value=p.ms_type)]
         if not overlap:
@@ -189,7 +193,12 @@ def _ms_type(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     if not overlap:
         return [_reason(fact, NO_CONFLICT, f"{name} is not among the excluded types ({_courses(types)})",
                         label, value=p.ms_type)]
-    if mine <= types:
+    also_admitted = {t for f in facts if f.kind == "ms_type" and f.data["rule"] == "admitted"
+                     for t in f.data.get("named", ())} & overlap
+    if also_admitted and mine <= types and not said:
+        return [_reason(fact, UNCLEAR, f"the criteria both admit and exclude {_courses(frozenset(also_admitted))}",
+                        label, f"Does your {name} count as admitted or excluded here?", p.ms_type)]
+    if mine <= types or said:
         return [_reason(fact, EXCLUDED, f"{name} is excluded", label, value=p.ms_type)]
     return [_reason(fact, UNCLEAR, f"{_courses(overlap)} is excluded; {name} may be that",
                     label, f"Does your {name} count as {_courses(overlap)}?", p.ms_type)]
@@ -309,13 +318,20 @@ def _therapy(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     names = ", ".join(fact.data["drugs"][:4]) + ("…" if len(drugs) > 4 else "")
     mine = [t for t in p.treatments if drugs & set(t.inns)]
     if rule == "required":
-        on = [t for t in mine if t.current]
-        if on:
-            return [_reason(fact, NO_CONFLICT, f"you take {on[0].drug}, as required", f"on {names}",
-                            value=on[0].drug)]
-        return [Reason(UNCLEAR, fact.source, fact.text, f"mentions treatment with {names}; the profile lists none "
-                       "current", f"{names}?", f"Does this treatment requirement ({names}) apply to you?",
-                       "therapy")]
+        if mine:
+            t = next((t for t in mine if t.current), mine[0])
+            need = window or 0
+            if t.current and (t.months_on is None or t.months_on >= need):
+                return [_reason(fact, NO_CONFLICT, f"you take {t.drug}, as required", f"on {names}", value=t.drug)]
+            return [Reason(UNCLEAR, fact.source, fact.text, f"asks for treatment with {names}; you "
+                           f"{'take' if t.current else 'took'} {t.drug}", f"{names}?",
+                           f"Does your treatment with {t.drug} meet this?", "therapy", t.drug)]
+        if p.treatments:  # the profile lists the person's therapies: none of these is among them
+            listed = ", ".join(t.drug for t in p.treatments)
+            return [_reason(fact, EXCLUDED, f"asks for treatment with {names}; your treatments ({listed}) "
+                            "include none of them", f"needs {names}", value=listed)]
+        return [Reason(UNCLEAR, fact.source, fact.text, f"asks for treatment with {names}; the profile lists no "
+                       "treatments", f"{names}?", f"Have you been treated with {names}?", "therapy")]
     out = []
     for t in mine:
         exact = set(t.inns) <= drugs  # a class named in the profile may be another member
@@ -352,6 +368,14 @@ def _pregnancy(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     return []
 
 
+def _condition(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
+    if not p.ms_type:
+        return []
+    studied = "; ".join(fact.data["conditions"])
+    return [_reason(fact, EXCLUDED, f"the trial requires {studied}, not MS; other illnesses are assumed absent",
+                    "not an MS trial", value=p.ms_type)]
+
+
 def _requirement(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     topic = fact.data["topic"]
     return [Reason(UNCLEAR, fact.source, fact.text, f"an inclusion requirement ({topic}) the profile cannot state",
@@ -361,5 +385,5 @@ def _requirement(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
 _JUDGES = {
     "age": _age, "sex": _sex, "ms_type": _ms_type, "edss": _edss, "duration": _duration,
     "relapse_free": _relapse_free, "relapse_required": _relapse_required, "therapy": _therapy,
-    "pregnancy": _pregnancy, "breastfeeding": _pregnancy, "requirement": _requirement,
+    "pregnancy": _pregnancy, "breastfeeding": _pregnancy, "requirement": _requirement, "condition": _condition,
 }
