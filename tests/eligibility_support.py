@@ -13,10 +13,11 @@ NRSPMS_CRITERIA = """Inclusion Criteria:
 * Diagnosis of nonrelapsing secondary progressive multiple sclerosis
 * EDSS between 3.0 to 6.5 points inclusive
 * Absence of clinical relapses for at least 24 months
+* No treatment with ocrelizumab in the 12 months prior to screening
 
 Exclusion Criteria:
 
-* No treatment with ocrelizumab in the 12 months prior to screening
+* Pregnancy or breastfeeding
 """
 RMS_CRITERIA = """Key Inclusion Criteria:
 
