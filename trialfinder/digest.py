@@ -37,6 +37,7 @@ class Item:
     why: str  # the one-line reason it matters: drug, phase, status, distance
     details: list[str] = field(default_factory=list)  # what changed / why it is gone
     snapshot: dict[str, Any] = field(default_factory=dict)
+    fit: str = ""  # with a profile: whether the trial could fit, and why
 
 
 @dataclass
@@ -197,7 +198,8 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     query = saved.query.with_(limit=None)
     unit = query.radius.unit
     radius = str(query.radius)
-    result = search(client, query, keep_sites=True)  # a lost site's fate needs the full list
+    extra = ("EligibilityCriteria",) if saved.profile is not None else ()
+    result = search(client, query, keep_sites=True, extra_fields=extra)  # a lost site's fate needs every site
     reported: dict[str, Reported] = state.reported(saved.name)
     current = {m.trial.nct_id: m for m in result.matches}
     snapshots = {nct_id: snapshot(m) for nct_id, m in current.items()}
@@ -234,6 +236,12 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         gone.append(Item("gone", nct_id, label, f"https://clinicaltrials.gov/study/{nct_id}",
                          why(prev, unit, radius), gone_reasons(prev, trial, saved), prev))
 
+    if saved.profile is not None:
+        from .eligibility import assess
+        from .eligibility.render import summary
+
+        for item in new + changed:
+            item.fit = summary(assess(current[item.nct_id].trial, saved.profile))
     digest = Digest(saved, new, changed, gone, len(current), last_run, snapshots, unchanged,
                     warnings=warnings)
     cap = min(max_items, saved.query.limit or max_items)

@@ -86,6 +86,8 @@ def text_body(digest: Digest) -> str:
         for n, item in enumerate(items, 1):
             out.append(f"{n}. {item.label} ({item.nct_id})")
             out.append(f"   {item.why}")
+            if item.fit:
+                out.append(f"   Your profile: {item.fit}")
             out += [f"   - {line}" for line in item.details]
             out.append(f"   {item.url}")
     if digest.empty:
@@ -128,7 +130,8 @@ def _html_item(item: Item) -> str:
     return (
         f"<li style=\"margin-bottom:12px\"><a href=\"{e(item.url)}\"><b>{e(item.label)}</b></a> "
         f"({e(item.nct_id)})<br><span style=\"color:#444\">{e(item.why)}</span>"
-        f"<ul style=\"margin:4px 0\">{details}</ul></li>"
+        + (f"<br><span style=\"color:#444\">Your profile: {e(item.fit)}</span>" if item.fit else "")
+        + f"<ul style=\"margin:4px 0\">{details}</ul></li>"
     )
 
 
