@@ -82,11 +82,19 @@ def evaluate(root: Path = ROOT) -> dict[str, Any]:
     counts = {"labels": len(labels), "excluded": 0, "not_excluded": 0, "false_exclusions": 0,
               "found": 0, "core": 0, "core_found": 0}
     verdicts = {"excluded": 0, "unclear": 0, "no_conflict": 0}
+    ms = {"excluded": 0, "found": 0, "not_excluded": 0, "false_exclusions": 0}  # MS trials only
     errors = []
     for label in labels:
         assessment = assess(trials[label["nct_id"]], profiles[label["profile"]])
         verdicts[assessment.verdict] += 1
         said = assessment.verdict == EXCLUDED
+        if records[label["nct_id"]].get("ms_trial"):
+            if label["expected"] == "excluded":
+                ms["excluded"] += 1
+                ms["found"] += said
+            else:
+                ms["not_excluded"] += 1
+                ms["false_exclusions"] += said
         if label["expected"] == "excluded":
             counts["excluded"] += 1
             core = bool(CORE & set(label["decided_by"]))
@@ -106,6 +114,7 @@ def evaluate(root: Path = ROOT) -> dict[str, Any]:
         "recall": counts["found"] / max(counts["excluded"], 1),
         "counts": counts,
         "verdicts": verdicts,
+        "ms_trials": ms,
         "records": len(records),
         "profiles": len(profiles),
     }
@@ -133,6 +142,9 @@ def table(f: dict[str, Any]) -> str:
         f"| Recall, exclusions decided by age, sex, MS type or EDSS | {f['core_recall']:.1%} ({c['core_found']} of {c['core']}) | ≥ 90% |",
         f"| Recall, all exclusions | {f['recall']:.1%} ({c['found']} of {c['excluded']}) | ≥ 75% |",
         "",
+        f"MS trials only: {f['ms_trials']['false_exclusions']} false exclusions of "
+        f"{f['ms_trials']['not_excluded']} not excluded; recall {f['ms_trials']['found']} of "
+        f"{f['ms_trials']['excluded']} exclusions.",
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in f["verdicts"].items())
         + f". Targets met: {'yes' if f['meets_targets'] else 'NO'}.",
     ])

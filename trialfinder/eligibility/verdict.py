@@ -282,7 +282,7 @@ def _relapse_free(fact: Fact, p: Profile, facts: list[Fact]) -> list[Reason]:
     if since >= window + 1:
         return [_reason(fact, NO_CONFLICT, f"last relapse {value}; needs none in {window:g} months", label,
                         value=value)]
-    if since >= window - 1 or window <= 3:
+    if since >= window - 1 or window <= 6:  # a short relapse-free window is a wait, not a "no"
         return [Reason(UNCLEAR, fact.source, fact.text, f"last relapse {value}; needs none in {window:g} months "
                        "(you may qualify once the period has passed)", label,
                        "When would you qualify after your last relapse?", "relapse", value)]
