@@ -48,13 +48,19 @@ def test_digest_items_say_whether_they_fit(criteria_api, smtp, tmp_path):
     assert "Your profile: could fit" in html and "“Diagnosis of primary progressive" in html
 
 
-def test_inline_profile_and_html_escaping(criteria_api, smtp, tmp_path):
+def test_inline_profile_and_html_escaping(mocked, smtp, tmp_path):
+    page = page_with_criteria()
+    hostile = "Inclusion Criteria:\n* Diagnosis of <b>PPMS</b> <script>alert(1)</script>\n"
+    page["studies"][0]["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] = hostile
+    mocked.get(STUDIES, json=page)
     config = write_config(tmp_path / "config.toml", smtp.port,
                           extra_search='[search.profile]\nms_type = "rrms"\nedss = 2.0\nmonths_since_relapse = 3\n')
     assert digest(config).exit_code == 0
     plain, html = parts(only_message(smtp).message)
     assert "Your profile: does not fit your profile: the trial admits non-active SPMS, not relapsing-remitting MS" in plain
-    assert "&lt;" not in plain and "<script" not in html
+    assert "“Diagnosis of <b>PPMS</b> <script>alert(1)</script>”" in plain  # plain text: as written
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>PPMS</b>" not in html
 
 
 def test_without_profile_no_fit_lines_and_no_criteria_fetched(criteria_api, smtp, tmp_path):

@@ -64,6 +64,11 @@ def test_bad_values_name_the_key(raw, key):
         profile_from_mapping(raw)
 
 
+def test_negative_months_say_so():
+    with pytest.raises(InputError, match="months_since_relapse must not be negative"):
+        profile_from_mapping({"months_since_relapse": -3})
+
+
 def test_unreadable_and_invalid_files(tmp_path):
     with pytest.raises(InputError, match="cannot read profile"):
         load_profile(tmp_path / "missing.toml")

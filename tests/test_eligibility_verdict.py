@@ -69,6 +69,8 @@ def test_uncertain_readings_never_exclude():
 def test_a_washout_the_person_is_inside_of_is_unclear():
     t = trial("Exclusion Criteria:\n* Treatment with ocrelizumab within 12 months prior to screening\n")
     assert assess(t, SMOLDERING).verdict == UNCLEAR
+    recently = Profile(treatments=(Treatment("Ocrevus", months_since_stopped=6),))
+    assert assess(t, recently).verdict == UNCLEAR  # 6 of the 12 months: could wait
     stopped = Profile(treatments=(Treatment("Ocrevus", months_since_stopped=24),))
     assert assess(t, stopped).verdict == NO_CONFLICT
     ever = trial("Exclusion Criteria:\n* Prior treatment with ocrelizumab or ofatumumab\n")
