@@ -74,6 +74,12 @@ def test_edss_in_an_exclusion_list_is_the_excluded_range():
     assert all(f.confident for f in facts)
 
 
+def test_edss_either_side_in_an_exclusion():
+    facts = edss(items([], ["EDSS score < 2.0 or > 6.5 at screening"]))
+    assert [f.data["range"] for f in facts] == [Bound(None, 2.0, high_strict=True), Bound(6.5, None, low_strict=True)]
+    assert all(f.confident for f in facts)
+
+
 def test_edss_progression_is_not_a_bound():
     facts = edss(items(["Documented EDSS progression of at least 1.0 point in the previous 2 years"]))
     assert all(not f.confident for f in facts)

@@ -177,14 +177,20 @@ def edss(items: Iterable[Item]) -> list[Fact]:
                 continue  # "duration > 10 years (EDSS below 5.0)": the EDSS is a condition, read there
             clause = sentence[mentions[0].end():]
             clause = re.split(r";|\.\s|\bexcept\b|\bunless\b", clause)[0][:160]
-            bound, plain = parse_bound(clause, 0, 10)
-            if bound is None:
-                continue
             bare = re.sub(r"\([^()]*\)", " ", sentence)  # asides in brackets do not change the bound
-            confident = (plain and item.section != "unknown" and not _EDSS_NOT_A_BOUND.search(bare)
+            confident = (item.section != "unknown" and not _EDSS_NOT_A_BOUND.search(bare)
                          and not _CONDITION.search(bare) and len(_EDSS.findall(bare)) <= 1
                          and not (item.any_of and item.section == "inclusion"))
-            facts.append(Fact("edss", item.section, sentence, confident=confident, data={"range": bound}))
+            bound, plain = parse_bound(clause, 0, 10)
+            if bound is not None:
+                facts.append(Fact("edss", item.section, sentence, confident=confident and plain,
+                                  data={"range": bound}))
+                continue
+            # "EDSS < 2.0 or > 6.5": in an exclusion list, each side rules out on its own
+            parts = [parse_bound(part, 0, 10) for part in re.split(r"\bor\b", clause, flags=re.I)]
+            if item.section == "exclusion" and len(parts) > 1 and all(b is not None and p for b, p in parts):
+                facts += [Fact("edss", item.section, sentence, confident=confident, data={"range": b})
+                          for b, _ in parts]
     return facts
 
 
