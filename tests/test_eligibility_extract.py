@@ -128,6 +128,9 @@ def test_therapy_rules():
     cls = therapies(items([], ["Receipt of anti-CD20 therapy within the protocol-defined washout period."]))
     assert set(cls[0].data["drugs"]) == {"ocrelizumab", "ofatumumab", "ublituximab", "rituximab"}
     assert therapies(items([], ["History of hypersensitivity to rituximab"])) == []
+    assert therapies(items([], ["Positive interferon-gamma release assay at screening"])) == []
+    brand = therapies(items([], ["Prior treatment with Lemtrada at any time"]))
+    assert brand[0].data["drugs"] == ["alemtuzumab"] and brand[0].data["when"] == "ever"
 
 
 def test_pregnancy_and_requirements():
