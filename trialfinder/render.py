@@ -133,7 +133,7 @@ def footer(result: SearchResult) -> list[str]:
     q = result.query
     n = len(result.matches)
     if n == 0 and result.hidden:
-        return [f"No {q.describe()} that your profile fits."] + eligibility_footer(result)
+        return [f"No {q.describe()} that your profile fits."] + result.notes() + eligibility_footer(result)
     if n == 0:
         lines = [f"No {q.describe()}."]
         tips = []
@@ -147,7 +147,7 @@ def footer(result: SearchResult) -> list[str]:
             tips.append("no drug filter")
         if tips:
             lines.append("Try " + ", or ".join(tips) + ".")
-        return lines
+        return lines + result.notes()
     shown = f"{n} {'trial' if n == 1 else 'trials'}"
     if result.truncated:
         shown = f"First {n} {q.effective_sort}-ranked trials (--limit)"
@@ -157,7 +157,7 @@ def footer(result: SearchResult) -> list[str]:
             "Distances are straight-line to each site's registered coordinates; "
             "only sites whose own status matches are counted."
         )
-    return lines + eligibility_footer(result)
+    return lines + result.notes() + eligibility_footer(result)
 
 
 def search_table(result: SearchResult) -> str:

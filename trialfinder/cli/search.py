@@ -62,9 +62,13 @@ def search(fmt: str, api_url: str | None, show_excluded: bool, **options: Any) -
 
         prescreen(result, profile, hide_excluded=fmt in ("table", "markdown") and not show_excluded)
     click.echo(render_search(result, fmt), nl=False)
+    for warning in result.warnings:
+        note(f"warning: {warning}")
     if fmt in ("json", "csv"):
         count = len(result.matches)
         note(f"{count} {'trial' if count == 1 else 'trials'}: {query.describe()}.")
+        for line in result.notes():
+            note(line)
 
 
 @cli.command()
