@@ -129,3 +129,11 @@ def test_show_json_with_profile_has_the_contract(mocked):
     data = json.loads(result.stdout)
     assert data["eligibility"]["verdict"] == "unclear"
     assert data["eligibility"]["facts"]["ms_type"][0]["types"] == ["ppms"]
+
+
+def test_drug_classes_list_brand_names():
+    result = CliRunner().invoke(cli, ["drug-classes", "anti-cd20", "-f", "json"], catch_exceptions=False)
+    members = {m["drug"]: m for m in json.loads(result.stdout)[0]["members"]}
+    assert "Ocrevus" in members["ocrelizumab"]["brands"] and "Kesimpta" in members["ofatumumab"]["brands"]
+    table = CliRunner().invoke(cli, ["drug-classes", "fumarates"], catch_exceptions=False).stdout
+    assert "Brands" in table and "Tecfidera" in table

@@ -57,8 +57,8 @@ def drug_classes_command(name: str | None, fmt: str) -> None:
     if fmt == "json":
         data = [
             {"key": c.key, "name": c.name, "aliases": list(c.aliases), "description": c.description,
-             "members": [{"drug": d.name, "codes": list(d.codes), "studied_in_ms": d.studied_in_ms,
-                          "source": d.source} for d in c.members]}
+             "members": [{"drug": d.name, "codes": list(d.codes), "brands": list(d.brands),
+                          "studied_in_ms": d.studied_in_ms, "source": d.source} for d in c.members]}
             for c in classes
         ]
         click.echo(json.dumps(data, indent=2))
@@ -68,9 +68,9 @@ def drug_classes_command(name: str | None, fmt: str) -> None:
             click.echo()
         click.echo(f"{c.key}: {c.name} (also: {', '.join(c.aliases)})")
         click.echo(f"  {c.description}")
-        rows = [[d.name, ", ".join(d.codes) or "-", "yes" if d.studied_in_ms else "no"]
+        rows = [[d.name, ", ".join(d.codes) or "-", ", ".join(d.brands) or "-", "yes" if d.studied_in_ms else "no"]
                 + ([d.source] if name else []) for d in c.members]
-        headers = ["Drug", "Code names", "In MS trials"] + (["Source"] if name else [])
+        headers = ["Drug", "Code names", "Brands", "In MS trials"] + (["Source"] if name else [])
         click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
 
 
