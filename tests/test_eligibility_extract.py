@@ -80,6 +80,12 @@ def test_edss_either_side_in_an_exclusion():
     assert all(f.confident for f in facts)
 
 
+def test_edss_aside_in_nested_brackets_keeps_the_bound_confident():
+    facts = edss(items(["EDSS 0 - 5.5 (Functional system changes in cerebral (or mental) functions not used in "
+                        "determining EDSS for protocol eligibility)."]))
+    assert facts[0].data["range"] == Bound(0, 5.5) and facts[0].confident
+
+
 def test_edss_progression_is_not_a_bound():
     facts = edss(items(["Documented EDSS progression of at least 1.0 point in the previous 2 years"]))
     assert all(not f.confident for f in facts)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 from .criteria import Item
-from .facts import Bound, Fact, parse_bound
+from .facts import Bound, Fact, parse_bound, without_asides
 
 # Order matters: the specific forms are matched (and blanked out) before the general ones,
 # so "non-relapsing secondary progressive" never also counts as "relapsing".
@@ -177,7 +177,7 @@ def edss(items: Iterable[Item]) -> list[Fact]:
                 continue  # "duration > 10 years (EDSS below 5.0)": the EDSS is a condition, read there
             clause = sentence[mentions[0].end():]
             clause = re.split(r";|\.\s|\bexcept\b|\bunless\b", clause)[0][:160]
-            bare = re.sub(r"\([^()]*\)", " ", sentence)  # asides in brackets do not change the bound
+            bare = without_asides(sentence)  # asides in brackets do not change the bound
             confident = (item.section != "unknown" and not _EDSS_NOT_A_BOUND.search(bare)
                          and not _CONDITION.search(bare) and len(_EDSS.findall(bare)) <= 1
                          and not (item.any_of and item.section == "inclusion"))

@@ -93,6 +93,15 @@ _RANGE = re.compile(
     rf"(?:to|-|–|—|and|through|thru)\s*{NUM}", re.I)
 
 
+def without_asides(text: str) -> str:
+    """``text`` without its bracketed asides, nested ones too."""
+    while True:
+        stripped = re.sub(r"\([^()]*\)", " ", text)
+        if stripped == text:
+            return text
+        text = stripped
+
+
 def number(text: str) -> float:
     return float(text.replace(",", "."))
 

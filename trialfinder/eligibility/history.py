@@ -10,7 +10,7 @@ from functools import cache
 from ..drugclasses import _pattern, drug_classes
 from .criteria import Item
 from .extract import _CONDITION, _EDSS
-from .facts import Bound, Fact, months, parse_bound, words_to_digits
+from .facts import Bound, Fact, months, parse_bound, without_asides, words_to_digits
 
 _UNIT = r"(days?|weeks?|months?|years?|yrs?)"
 _WINDOW = re.compile(
@@ -189,7 +189,7 @@ def therapies(items: Iterable[Item]) -> list[Fact]:
                 when = "current"
             confident = item.section != "unknown" and not (item.any_of and item.section == "inclusion") \
                 and not _CONDITION.search(sentence)
-            bare = re.sub(r"\([^()]*\)", " ", sentence)
+            bare = without_asides(sentence)
             if rule == "required" and _VAGUE_REQUIREMENT.search(bare):
                 confident = False
             if rule == "excluded" and (_QUALIFIED.search(sentence) or not _TREATMENT_VERB.search(sentence)):
