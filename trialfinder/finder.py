@@ -21,6 +21,7 @@ class SearchResult:
     fetched: int = 0  # studies the API returned
     skipped: list[str] = field(default_factory=list)  # records that could not be read
     truncated: bool = False  # --limit cut the list
+    total: int | None = None  # matches before --limit cut them, when the walk saw them all
 
     @property
     def near(self) -> bool:
@@ -51,6 +52,7 @@ def search(
     matches: list[Match] = []
     seen: set[str] = set()
     may_stop_early = sort != "distance" and query.limit is not None
+    stopped_early = False
     for record in client.iter_studies(params, prefetch=not may_stop_early):
         result.fetched += 1
         try:
@@ -70,8 +72,10 @@ def search(
             found = replace(found, trial=replace(trial, sites=()))
         matches.append(found)
         if sort != "distance" and query.limit is not None and len(matches) > query.limit:
+            stopped_early = True
             break
     ranked = rank(matches, sort)
+    result.total = None if stopped_early else len(ranked)
     if query.limit is not None and len(ranked) > query.limit:
         ranked = ranked[: query.limit]
         result.truncated = True

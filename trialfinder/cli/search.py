@@ -14,6 +14,7 @@ from .base import (
     cli,
     make_client,
     note,
+    output_width,
     resolve_near,
     search_options,
     service_errors,
@@ -39,16 +40,15 @@ def search(fmt: str, api_url: str | None, **options: Any) -> None:
         trialfinder search -c "" -t "smoldering" --sort updated --limit 20
     """
     from ..finder import search as run_search
-    from ..render import render_search
+    from ..render import footer, render_search
 
     query = build_query(**options)
     client = make_client(api_url)
     with service_errors():
         result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"))
-    click.echo(render_search(result, fmt), nl=False)
+    click.echo(render_search(result, fmt, output_width()), nl=False)
     if fmt in ("json", "csv"):
-        count = len(result.matches)
-        note(f"{count} {'trial' if count == 1 else 'trials'}: {query.describe()}.")
+        note(footer(result)[0])
 
 
 @cli.command()
