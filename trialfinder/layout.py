@@ -30,7 +30,9 @@ def cut_words(text: str, width: int) -> str:
         return ELLIPSIS[:width]
     head = text[: width - 1]
     space = head.rfind(" ")
-    if space >= width // 2:  # a word boundary not too far back
+    if text[width - 1] == " ":  # the cut falls exactly on a word boundary
+        space = width - 1
+    if space > 0 and head[:space].strip(" " + ELLIPSIS):  # keep whole words when there are any
         head = head[:space]
     return head.rstrip(" ,;:-–(") + ELLIPSIS
 
@@ -54,7 +56,8 @@ def distinctive_titles(titles: Sequence[str], width: int) -> list[str]:
             # word when there is room) so that what differs shows
             rest = words[i][shared:]
             with_first = f"{words[i][0]} {ELLIPSIS} {' '.join(rest)}"
-            keep_first = rest and len(with_first) - len(" ".join(rest[1:])) <= width
+            # the first word only when two distinctive words still fit beside it
+            keep_first = len(f"{words[i][0]} {ELLIPSIS} {' '.join(rest[:2])}") < width
             out.append(cut_words(with_first if keep_first else f"{ELLIPSIS} {' '.join(rest)}", width))
         else:
             out.append(cut_words(title, width))

@@ -135,18 +135,18 @@ def _site_parts(nearby: NearbySite, count: int) -> tuple[str, str, str, str]:
 
 
 def _cut_sites(parts: list[tuple[str, str, str, str]]) -> Callable[[list[str], int], list[str]]:
-    """Narrow site cells: drop "(+N more)", then shorten the status note; the city goes last."""
+    """Narrow site cells: drop "(+N more)", then move the site's status note to a second
+    line (a withdrawn site never loses its "(withdrawn)"); the city is cut last."""
     def cut(cells: list[str], width: int) -> list[str]:
         out = []
         for cell, (place, status, short, more) in zip(cells, parts, strict=True):
-            room = width - len(short)  # a withdrawn site never loses its "(withdrawn)"
             for text in (cell, place + status + more, place + status, place + short,
-                         cut_words(place, room) + short if short and room > 3 else place):
-                if len(text) <= width:
+                         f"{place}\n{status.strip()}", f"{place}\n{short.strip()}"):
+                if max(len(line) for line in text.split("\n")) <= width:
                     out.append(text)
                     break
             else:
-                out.append(cut_words(place, width))
+                out.append("\n".join(cut_words(p, width) for p in (place, short.strip()) if p))
         return out
     return cut
 
@@ -182,7 +182,7 @@ def search_columns(result: SearchResult, markdown: bool = False) -> list[Column]
             Column("site", site_heading(result.query.statuses),
                    [esc(place + status + more) for place, status, _, more in parts],
                    cut=None if markdown else _cut_sites(parts),
-                   floor=min(max((len(p[0] + p[2]) for p in parts), default=1), 20)),
+                   floor=min(max((len(p[0]) for p in parts), default=1), 20)),
             Column("facility", "Facility", [esc(m.nearest.site.facility) if m.nearest else "" for m in matches]),
         ]
     else:
