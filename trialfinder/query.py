@@ -32,7 +32,7 @@ SEXES = ("female", "male")
 # deliberately absent: the summary does not show them, and they triple the size.
 SEARCH_FIELDS = (
     "NCTId", "BriefTitle", "Acronym", "OverallStatus", "Phase", "StudyType", "Condition",
-    "InterventionName", "InterventionOtherName", "LeadSponsorName",
+    "InterventionName", "InterventionType", "InterventionOtherName", "LeadSponsorName",
     "MinimumAge", "MaximumAge", "Sex", "StudyFirstPostDate", "LastUpdatePostDate",
     "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
     "LocationStatus", "LocationGeoPoint",

@@ -267,6 +267,7 @@ def search_csv(result: SearchResult) -> str:
         data = m.as_dict(result.near)
         nearest = data.pop("nearest_site") or {}
         row = dict(data)
+        row["interventions"] = [i["name"] for i in data["interventions"]]
         for key in ("facility", "city", "state", "zip", "country", "status", "lat", "lon"):
             row[f"nearest_{key}"] = nearest.get(key)
         row["distance_mi"] = nearest.get("distance_mi")
@@ -315,16 +316,16 @@ def trial_data(trial: Trial, place: Any = None) -> dict[str, Any]:
     """Everything about one trial as JSON-ready data; sites nearest first from ``place``."""
     data = trial.as_dict()
     data.update(
-        official_title=trial.official_title,
-        interventions=[i.as_dict() for i in trial.interventions],
+        official_title=trial.official_title or None,
         healthy_volunteers=trial.healthy_volunteers,
-        why_stopped=trial.why_stopped,
-        summary=trial.summary,
-        eligibility_criteria=trial.eligibility_criteria,
+        why_stopped=trial.why_stopped or None,
+        summary=trial.summary or None,
+        eligibility_criteria=trial.eligibility_criteria or None,
         central_contacts=[c.as_dict() for c in trial.central_contacts],
         sites=[
-            dict(s.as_dict(), status=site_status(s, trial), registered_status=s.status,
-                 distance_mi=None if d is None else round(d, 1))
+            dict(s.as_dict(), status=site_status(s, trial) or None, registered_status=s.status,
+                 distance_mi=None if d is None else round(d, 1),
+                 distance_km=None if d is None else round(d * KM_PER_MILE, 1))
             for s, d in trial_sites(trial, place)
         ],
     )

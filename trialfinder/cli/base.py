@@ -95,7 +95,7 @@ def _output_errors() -> Iterator[None]:
         raise
 
 
-def _fail(message: str, code: int, standalone: bool, exc: Exception) -> NoReturn:
+def _fail(message: str, code: int, standalone: bool, exc: BaseException) -> NoReturn:
     if not standalone:
         raise exc
     if message:
