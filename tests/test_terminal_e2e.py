@@ -163,3 +163,24 @@ def test_show_wraps_at_columns_without_splitting_words(env, columns):
     assert max(len(line) for line in lines) <= columns, result.stdout
     words = {w for line in lines for w in line.split()}
     assert "leukoencephalopathy." in words  # never cut inside a word
+
+
+# -- a wrong --api-url ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "/api/v1", "/wrong/api"])
+def test_a_wrong_api_url_is_not_a_missing_trial(api, env, suffix):
+    root = api.url.removesuffix("/api/v2")
+    result = run_cli(("show", PERSEUS, "--api-url", root + suffix), env)
+    assert result.returncode == 1, result
+    assert "no trial" not in result.stderr, result
+    assert "this URL is not the ClinicalTrials.gov API" in result.stderr, result
+    assert f"try {root}/api/v2" in result.stderr, result
+    searched = run_cli(("search", "-n", BOSTON, "--api-url", root + suffix), env)
+    assert searched.returncode == 1 and "not the ClinicalTrials.gov API" in searched.stderr, searched
+
+
+def test_the_api_saying_a_trial_does_not_exist_is_still_exit_2(env):
+    result = run_cli(("show", "NCT09999999"), env)
+    assert result.returncode == 2, result
+    assert result.stderr == "Error: no trial NCT09999999 on ClinicalTrials.gov\n"
