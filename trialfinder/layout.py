@@ -100,7 +100,11 @@ class Column:
         return self.floor
 
     def fitted_cells(self) -> list[str]:
-        if self.wrap or all(_longest_line(c) <= self.width for c in self.cells):
+        if self.wrap:  # wrapped here, not by tabulate, which would break words at hyphens
+            return ["\n".join(line for part in c.split("\n") for line in textwrap.wrap(
+                part, self.width, break_long_words=False, break_on_hyphens=False) or [""])
+                for c in self.cells]
+        if all(_longest_line(c) <= self.width for c in self.cells):
             return self.cells
         if self.cut is not None:
             return self.cut(self.cells, self.width)

@@ -11,19 +11,18 @@ import io
 import json
 import math
 import re
-import textwrap
 from collections.abc import Callable, Iterable
 from typing import Any
-
-from tabulate import tabulate
 
 from . import layout
 from .finder import SearchResult
 from .layout import Column, Plan, cut_words, distinctive_titles, fit
 from .models import Site, Trial
+from .plaintext import to_plain_text
+from .plaintext import wrap as plain_wrap
 from .query import KM_PER_MILE, MAX_RADIUS_MI, STATUS_GROUPS, Query, Radius
 from .ranking import NearbySite, haversine_mi, site_status
-from .text import neutralise_csv, shorten
+from .text import neutralise_csv
 
 FORMATS = ("table", "json", "csv", "markdown")
 CSV_COLUMNS = (
@@ -248,8 +247,7 @@ def search_table(result: SearchResult, width: int | None = None) -> str:
 
 def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> str:
     """``text`` wrapped at ``width``, never splitting a word or an e-mail address."""
-    return textwrap.fill(text, max(width, 20), initial_indent=indent if first is None else first,
-                         subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(plain_wrap(text, width, indent if first is None else first, indent))
 
 
 def search_markdown(result: SearchResult) -> str:
@@ -333,12 +331,13 @@ def trial_data(trial: Trial, place: Any = None) -> dict[str, Any]:
 
 
 def trial_text(trial: Trial, place: Any = None, unit: str = "mi", width: int = 100) -> str:
-    """A readable page about one trial."""
+    """A readable page about one trial, wrapped at ``width`` columns."""
+    width = max(width, 40)
     out: list[str] = []
     heading = trial.nct_id + (f"  {trial.acronym}" if trial.acronym else "")
-    out += [heading, "=" * len(heading), trial.title]
+    out += [heading, "=" * len(heading), wrap(trial.title, width)]
     if trial.official_title and trial.official_title != trial.title:
-        out.append(f"Official title: {trial.official_title}")
+        out.append(wrap(f"Official title: {trial.official_title}", width))
     out.append("")
     facts = [
         ("Status", status_label(trial.status) + (f" (why stopped: {trial.why_stopped})" if trial.why_stopped else "")),
@@ -358,39 +357,46 @@ def trial_text(trial: Trial, place: Any = None, unit: str = "mi", width: int = 1
     ]
     for label, value in facts:
         if value:
-            out.append(textwrap.fill(value, width, initial_indent=f"{label + ':':<20}", subsequent_indent=" " * 20))
+            out.append(wrap(value, width, " " * 20, f"{label + ':':<20}"))
     if trial.summary:
-        out += ["", "Summary", "-------", _wrap_block(trial.summary, width)]
+        out += ["", "Summary", "-------", to_plain_text(trial.summary, width)]
     if trial.eligibility_criteria:
-        out += ["", "Eligibility criteria", "--------------------", _wrap_block(trial.eligibility_criteria, width)]
+        out += ["", "Eligibility criteria", "--------------------", to_plain_text(trial.eligibility_criteria, width)]
     if trial.central_contacts:
         out += ["", "Contacts", "--------"]
-        out += [" · ".join(p for p in (c.name, c.phone, c.email) if p) for c in trial.central_contacts]
+        out += [wrap(" · ".join(p for p in (c.name, c.phone, c.email) if p), width, "  ")
+                for c in trial.central_contacts]
     sites = trial_sites(trial, place)
     if sites:
         order = f"nearest first from {place.name}" if place is not None else "in registry order"
-        out += ["", f"Sites ({len(sites)}, {order})", "-----"]
-        rows = []
-        for site, distance in sites:
-            row = [status_label(site_status(site, trial)), shorten(site.facility, 40),
-                   shorten(", ".join(p for p in (site.city, site.state, site.country) if p), 40)]
-            contact = next((c for c in site.contacts if c.phone or c.email), None)
-            row.append(shorten(" ".join(p for p in (contact.phone, contact.email) if p), 40) if contact else "")
-            if place is not None:
-                row.insert(0, "?" if distance is None else distance_label(distance, unit))
-            rows.append(row)
-        headers = (["Distance"] if place is not None else []) + ["Status", "Facility", "Place", "Contact"]
-        out.append(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
+        out += ["", wrap(f"Sites ({len(sites)}, {order})", width), "-----"]
+        out.append(layout.render(fit(site_columns(trial, sites, place is not None, unit), width, SITE_PLAN)))
     return "\n".join(out) + "\n"
 
 
-def _wrap_block(text: str, width: int) -> str:
-    lines = []
-    for line in text.splitlines():
-        stripped = line.rstrip()
-        indent = re.match(r"\s*(?:[*\-]\s+|\d+\.\s+)?", stripped).group(0)  # type: ignore[union-attr]
-        lines.append(textwrap.fill(stripped, width, subsequent_indent=" " * len(indent)) if stripped else "")
-    return "\n".join(lines)
+# A site's contact keeps its e-mail address whole; the facility and place wrap first.
+SITE_PLAN: Plan = (
+    ("shrink", "facility", 30), ("shrink", "place", 24), ("shrink", "status", 10),
+    ("shrink", "facility", 16), ("shrink", "place", 14), ("shrink", "contact", 1),
+    ("shrink", "facility", 1), ("shrink", "place", 1),
+)
+
+
+def site_columns(trial: Trial, sites: list[tuple[Site, float | None]], near: bool, unit: str) -> list[Column]:
+    """The columns of the sites table on the one-trial page; every column wraps, none cuts."""
+    contacts = [next((c for c in s.contacts if c.phone or c.email), None) for s, _ in sites]
+    columns = [
+        Column("status", "Status", [status_label(site_status(s, trial)) for s, _ in sites], wrap=True),
+        Column("facility", "Facility", [s.facility for s, _ in sites], wrap=True),
+        Column("place", "Place", [", ".join(p for p in (s.city, s.state, s.country) if p) for s, _ in sites],
+               wrap=True),
+        Column("contact", "Contact", [" ".join(p for p in (c.phone, c.email) if p) if c else "" for c in contacts],
+               wrap=True),
+    ]
+    if near:
+        columns.insert(0, Column("distance", "Distance",
+                                 ["?" if d is None else distance_label(d, unit) for _, d in sites]))
+    return columns
 
 
 def age_range(min_age: str, max_age: str) -> str:

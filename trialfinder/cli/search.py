@@ -85,6 +85,7 @@ def show(nct_ids: tuple[str, ...], near: str | None, fmt: str, api_url: str | No
         docs = [trial_data(t, place) for t in trials]
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
     else:
-        click.echo("\n".join(trial_text(t, place) for t in trials), nl=False)
+        width = output_width() or 100
+        click.echo("\n".join(trial_text(t, place, width=width) for t in trials), nl=False)
 
 
