@@ -3,6 +3,7 @@ closed pipe, and the terminal width from ``COLUMNS`` (tests/fakeapi.py serves th
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -184,3 +185,55 @@ def test_the_api_saying_a_trial_does_not_exist_is_still_exit_2(env):
     result = run_cli(("show", "NCT09999999"), env)
     assert result.returncode == 2, result
     assert result.stderr == "Error: no trial NCT09999999 on ClinicalTrials.gov\n"
+
+
+# -- progress on stderr --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pages():
+    """2,100 studies: three pages of at most 1,000."""
+    with FakeCTGov(generate_studies(2100, seed=11, min_sites=0, max_sites=1)) as api:
+        yield api
+
+
+WALK = ("search", "-c", "any", "-s", "any", "-f", "csv")
+
+
+def test_progress_on_a_terminal_stderr(pages, tmp_path):
+    import pty
+
+    master, slave = pty.openpty()
+    env = cli_env(pages.url, tmp_path)
+    proc = subprocess.Popen([str(TRIALFINDER), *WALK], env=env, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0, seen
+    text = seen.decode()
+    assert "fetched 1,000 of 2,100 studies" in text or "fetched 2,000 of 2,100 studies" in text, text
+    assert "fetched 2,100 of 2,100 studies" in text, text
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(pages, tmp_path):
+    result = run_cli(WALK, cli_env(pages.url, tmp_path))
+    assert result.returncode == 0, result
+    assert result.stderr == "2,100 trials (any status).\n", result.stderr
+
+
+def test_the_library_reports_progress_through_a_callback(pages):
+    from trialfinder.client import Client
+    from trialfinder.finder import search
+    from trialfinder.query import Query
+
+    calls: list[tuple[int, int | None]] = []
+    search(Client(pages.url), Query(condition="", statuses=()), on_progress=lambda f, t: calls.append((f, t)))
+    assert calls == [(1000, 2100), (2000, 2100), (2100, 2100)]

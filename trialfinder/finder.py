@@ -34,6 +34,7 @@ def search(
     *,
     on_skip: Callable[[str], None] | None = None,
     keep_sites: bool = False,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> SearchResult:
     """Run ``query`` against the API and rank what comes back.
 
@@ -42,7 +43,8 @@ def search(
     distance needs every page. Unless ``keep_sites``, only sites inside the
     radius are parsed, and each kept trial drops even those once ranked (the
     qualifying ones stay in ``Match.nearby``): time and memory grow with what
-    matters, not with every site of every study.
+    matters, not with every site of every study. ``on_progress(fetched, total)`` is
+    called as each page of studies arrives (``total`` as the API counted it, if it did).
     """
     site_filter = None if keep_sites else raw_site_filter(query)
     params = query.params()
@@ -53,7 +55,7 @@ def search(
     seen: set[str] = set()
     may_stop_early = sort != "distance" and query.limit is not None
     stopped_early = False
-    for record in client.iter_studies(params, prefetch=not may_stop_early):
+    for record in client.iter_studies(params, prefetch=not may_stop_early, on_page=on_progress):
         result.fetched += 1
         try:
             trial = Trial.from_api(record, site_filter)

@@ -19,6 +19,7 @@ from .base import (
     search_options,
     service_errors,
 )
+from .progress import Progress
 
 
 @cli.command()
@@ -44,8 +45,9 @@ def search(fmt: str, api_url: str | None, **options: Any) -> None:
 
     query = build_query(**options)
     client = make_client(api_url)
-    with service_errors():
-        result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"))
+    with service_errors(), Progress() as progress:
+        result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"),
+                            on_progress=progress)
     click.echo(render_search(result, fmt, output_width()), nl=False)
     if fmt in ("json", "csv"):
         note(footer(result)[0])
