@@ -177,3 +177,11 @@ def test_bare_group_prints_its_help(args):
     assert out.exit_code == 0, out.output
     assert out.stdout.startswith("Usage: ")
     assert "Commands:" in out.stdout and "Error" not in out.output
+
+
+@pytest.mark.parametrize("width", [80, 90, 100, 120])
+def test_the_two_orelabrutinib_trials_read_differently_at_every_width(width):
+    text = render_search(result(parse_statuses(["open"])), "table", width)
+    spms, ppms = row(text, "NCT07299019"), row(text, "NCT07067463")
+    assert "Non-active" in spms and "Primary" in ppms, text
+    assert "Primary" not in spms and "Non-active" not in ppms, text

@@ -64,6 +64,22 @@ def distinctive_titles(titles: Sequence[str], width: int) -> list[str]:
     return out
 
 
+def two_line_titles(titles: Sequence[str], width: int) -> list[str]:
+    """Titles in at most two lines of ``width``: a narrow column shows more of each title
+    (the distinctive part kept, as in :func:`distinctive_titles`)."""
+    if width >= 24:  # wide enough to tell titles apart on one line
+        return distinctive_titles(titles, width)
+    out = []
+    for title in distinctive_titles(titles, 2 * width):
+        lines = textwrap.wrap(title, width, break_long_words=False, break_on_hyphens=False)
+        if len(lines) > 2 or any(len(line) > width for line in lines):
+            first = cut_words(title, width)
+            rest = title[len(first.rstrip(ELLIPSIS)):].strip()
+            lines = [first.rstrip(ELLIPSIS).rstrip(), cut_words(rest, width)] if rest else [first]
+        out.append("\n".join(lines))
+    return out
+
+
 def _common_prefix(a: list[str], b: list[str]) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):

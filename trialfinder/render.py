@@ -16,7 +16,7 @@ from typing import Any
 
 from . import layout
 from .finder import SearchResult
-from .layout import Column, Plan, cut_words, distinctive_titles, fit
+from .layout import Column, Plan, cut_words, fit, two_line_titles
 from .models import Site, Trial
 from .plaintext import to_plain_text
 from .plaintext import wrap as plain_wrap
@@ -168,7 +168,7 @@ def search_columns(result: SearchResult, markdown: bool = False) -> list[Column]
     titles = [esc(t.short_title) for t in trials]
     columns = [
         Column("nct", "NCT ID", [f"[{t.nct_id}]({t.url})" if markdown else t.nct_id for t in trials]),
-        Column("trial", "Trial", titles, cut=lambda cells, w: distinctive_titles(cells, w)),
+        Column("trial", "Trial", titles, cut=lambda cells, w: two_line_titles(cells, w)),
         Column("phase", "Phase", [phase_label(t.phases) for t in trials]),
         Column("status", "Status", [status_label(t.status) for t in trials], wrap=True),
     ]
