@@ -376,8 +376,8 @@ def trial_text(trial: Trial, place: Any = None, unit: str = "mi", width: int = 1
 
 # A site's contact keeps its e-mail address whole; the facility and place wrap first.
 SITE_PLAN: Plan = (
-    ("shrink", "facility", 30), ("shrink", "place", 24), ("shrink", "status", 10),
-    ("shrink", "facility", 16), ("shrink", "place", 14), ("shrink", "contact", 1),
+    ("shrink", "facility", 30), ("shrink", "status", 10), ("shrink", "contact", 1),
+    ("shrink", "place", 16), ("shrink", "facility", 16), ("shrink", "place", 14),
     ("shrink", "facility", 1), ("shrink", "place", 1),
 )
 
