@@ -98,11 +98,15 @@ COMMANDS = [
     ("drug-classes", "btk", "-f", "json"),
     ("locate", BOSTON),
     ("--help",),
+    ("--version",),
+    ("search", "--help"),
     ("config", "path"),
+    ("config",),
+    (),
 ]
 
 
-@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "bare")
 def test_a_full_disk_is_one_line_and_exit_1(env, args):
     with open("/dev/full", "w") as full:
         done = subprocess.run([str(TRIALFINDER), *args], env=env, stdout=full, stderr=subprocess.PIPE,
@@ -112,7 +116,7 @@ def test_a_full_disk_is_one_line_and_exit_1(env, args):
     assert lines == ["Error: cannot write the output: No space left on device"], done.stderr
 
 
-@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "bare")
 def test_a_closed_pipe_ends_quietly_with_exit_0(env, args):
     proc = subprocess.Popen([str(TRIALFINDER), *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

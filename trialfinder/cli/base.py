@@ -47,7 +47,13 @@ class TrialfinderGroup(click.Group):
             # bare `trialfinder` or `trialfinder config`: the help is the answer, not an error
             if not standalone:
                 raise
-            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            try:
+                click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+                sys.stdout.flush()
+            except OSError as error:
+                if error.errno not in _WRITE_ERRORS:
+                    raise
+                _output_failed(error, standalone)
             sys.exit(ExitStatus.SUCCESS)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx else ""
@@ -61,13 +67,7 @@ class TrialfinderGroup(click.Group):
                 exc = exc.error
             elif exc.errno not in _WRITE_ERRORS:
                 raise
-            # stdout was closed early (piped into head) or cannot be written (a full disk):
-            # point it at /dev/null so the interpreter's final flush does not complain.
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            if exc.errno == errno.EPIPE:
-                _fail("", ExitStatus.SUCCESS, standalone, exc)  # the reader has all it wanted
-            _fail(f"Error: cannot write the output: {exc.strerror or exc}", ExitStatus.ERROR, standalone, exc)
+            _output_failed(exc, standalone)
         if not standalone:
             return code
         sys.exit(code if isinstance(code, int) else ExitStatus.SUCCESS)
@@ -93,6 +93,17 @@ def _output_errors() -> Iterator[None]:
         if exc.errno in _WRITE_ERRORS:
             raise OutputError(exc) from exc
         raise
+
+
+def _output_failed(exc: OSError, standalone: bool) -> NoReturn:
+    """stdout was closed early (piped into head: exit 0, quietly) or cannot be written
+    (a full disk: one line, exit 1). stdout then points at /dev/null, so the
+    interpreter's final flush does not complain."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if exc.errno == errno.EPIPE:
+        _fail("", ExitStatus.SUCCESS, standalone, exc)  # the reader has all it wanted
+    _fail(f"Error: cannot write the output: {exc.strerror or exc}", ExitStatus.ERROR, standalone, exc)
 
 
 def _fail(message: str, code: int, standalone: bool, exc: BaseException) -> NoReturn:
