@@ -93,8 +93,9 @@ def _common_prefix(a: list[str], b: list[str]) -> int:
 class Column:
     """One column: its key, header and cells, and how a cell is cut to a narrower width.
 
-    ``wrap`` columns are wrapped by tabulate over several lines instead of cut; they are
-    never narrower than their longest word, so no word (or e-mail address) is split.
+    ``wrap`` columns are wrapped over several lines instead of cut; they are never
+    narrower than their longest word, so no word (or e-mail address) is split. ``floor``
+    is the narrowest any column may become.
     """
 
     key: str
