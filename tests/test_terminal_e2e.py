@@ -205,24 +205,8 @@ WALK = ("search", "-c", "any", "-s", "any", "-f", "csv")
 
 
 def test_progress_on_a_terminal_stderr(pages, tmp_path):
-    import pty
-
-    master, slave = pty.openpty()
-    env = cli_env(pages.url, tmp_path)
-    proc = subprocess.Popen([str(TRIALFINDER), *WALK], env=env, stdout=subprocess.DEVNULL, stderr=slave)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the process closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
-    assert proc.wait(timeout=60) == 0, seen
-    text = seen.decode()
+    code, text = read_pty(WALK, cli_env(pages.url, tmp_path))
+    assert code == 0, text
     assert "fetched 1,000 of 2,100 studies" in text or "fetched 2,000 of 2,100 studies" in text, text
     assert "fetched 2,100 of 2,100 studies" in text, text
 
@@ -241,3 +225,37 @@ def test_the_library_reports_progress_through_a_callback(pages):
     calls: list[tuple[int, int | None]] = []
     search(Client(pages.url), Query(condition="", statuses=()), on_progress=lambda f, t: calls.append((f, t)))
     assert calls == [(1000, 2100), (2000, 2100), (2100, 2100)]
+
+
+def read_pty(args: tuple[str, ...], env: dict[str, str]) -> tuple[int, str]:
+    """Run the command with stderr on a pseudo-terminal; its exit status and what it drew."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(TRIALFINDER), *args], env=env, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return proc.wait(timeout=60), seen.decode()
+
+
+def test_progress_when_one_page_takes_more_than_a_second(api, env):
+    api.add_fault("stall", seconds=1.6)
+    env["TRIALFINDER_TIMEOUT"] = "10"
+    code, text = read_pty(SEARCH, env)
+    assert code == 0, text
+    assert "fetching studies…" in text and "fetched 5 of 5 studies" in text, text  # 5 fetched, 4 kept
+
+
+def test_no_progress_when_one_page_is_quick(api, env):
+    code, text = read_pty(SEARCH, env)
+    assert code == 0, text
+    assert "fetch" not in text, text
