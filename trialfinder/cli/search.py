@@ -14,11 +14,13 @@ from .base import (
     cli,
     make_client,
     note,
+    output_width,
     resolve_near,
     search_options,
     service_errors,
 )
 from .prescreen import make_profile, profile_options
+from .progress import Progress
 
 
 @cli.command()
@@ -44,7 +46,7 @@ def search(fmt: str, api_url: str | None, show_excluded: bool, **options: Any) -
         trialfinder search -d btk -n "Boston, MA" --ms-type nrspms --edss 6 --age 45 --sex male
     """
     from ..finder import search as run_search
-    from ..render import render_search
+    from ..render import footer, render_search
 
     profile = make_profile(options, age=options.get("age"), sex=options.get("sex"))
     query = build_query(**options)
@@ -54,19 +56,18 @@ def search(fmt: str, api_url: str | None, show_excluded: bool, **options: Any) -
         from ..eligibility import CRITERIA_FIELDS
 
         extra = CRITERIA_FIELDS
-    with service_errors():
+    with service_errors(), Progress() as progress:
         result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"),
-                            extra_fields=extra)
+                            on_progress=progress, extra_fields=extra)
     if profile is not None:
         from ..eligibility.results import prescreen
 
         prescreen(result, profile, hide_excluded=fmt in ("table", "markdown") and not show_excluded)
-    click.echo(render_search(result, fmt), nl=False)
+    click.echo(render_search(result, fmt, output_width()), nl=False)
     for warning in result.warnings:
         note(f"warning: {warning}")
     if fmt in ("json", "csv"):
-        count = len(result.matches)
-        note(f"{count} {'trial' if count == 1 else 'trials'}: {query.describe()}.")
+        note(footer(result)[0])
         for line in result.notes():
             note(line)
 
@@ -128,6 +129,7 @@ def show(nct_ids: tuple[str, ...], near: str | None, fmt: str, api_url: str | No
                          "-----------------------------------------------\n" + "\n".join(lines) + "\n")
         click.echo("\n".join(pages), nl=False)
     else:
-        click.echo("\n".join(trial_text(t, place) for t in trials), nl=False)
+        width = output_width() or 100
+        click.echo("\n".join(trial_text(t, place, width=width) for t in trials), nl=False)
 
 
