@@ -124,8 +124,9 @@ def show(nct_ids: tuple[str, ...], near: str | None, fmt: str, api_url: str | No
 
         pages = []
         for trial in trials:
-            lines = checklist(assess(trial, profile), profile)
-            pages.append(trial_text(trial, place) + "\nCould you join? Pre-screen against your profile\n"
+            width = output_width() or 100
+            lines = checklist(assess(trial, profile), profile, width)
+            pages.append(trial_text(trial, place, width=width) + "\nCould you join? Pre-screen against your profile\n"
                          "-----------------------------------------------\n" + "\n".join(lines) + "\n")
         click.echo("\n".join(pages), nl=False)
     else:

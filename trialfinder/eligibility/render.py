@@ -55,18 +55,21 @@ def checklist(assessment: Assessment, profile: Profile, width: int = 100) -> lis
              textwrap.fill(DISCLAIMER, width), ""]
     if profile.empty:
         lines.append("No profile facts given: every requirement below is a question to ask.")
-    wrap = textwrap.TextWrapper(width=width, initial_indent="      ", subsequent_indent="      ")
+    wrap = textwrap.TextWrapper(width=width, initial_indent="      ", subsequent_indent="      ",
+                                break_long_words=False, break_on_hyphens=False)
+    head = textwrap.TextWrapper(width=width, subsequent_indent="      ", break_long_words=False,
+                                break_on_hyphens=False)
     order = {EXCLUDED: 0, UNCLEAR: 1, NO_CONFLICT: 2}
     checks = sorted(assessment.checks, key=lambda c: min((order[r.verdict] for r in c[1]), default=3))
     for fact, reasons in checks:
         quote = f"\u201c{fact.text}\u201d ({_where(fact)})"
         if not reasons:
-            lines.append(f"  - {_fact_label(fact)}: does not apply to what your profile states")
+            lines += head.wrap(f"  - {_fact_label(fact)}: does not apply to what your profile states")
             lines += wrap.wrap(quote)
             continue
         for r in reasons:
             you = f"  [you: {r.value}]" if r.value else ""
-            lines.append(f"  {MARKS[r.verdict]} {r.label or _fact_label(fact)}{you}: {r.why}")
+            lines += head.wrap(f"  {MARKS[r.verdict]} {r.label or _fact_label(fact)}{you}: {r.why}")
             lines += wrap.wrap(quote)
             if r.verdict == UNCLEAR:
                 lines += wrap.wrap(f"Ask: {_question(r)}")
