@@ -15,12 +15,13 @@ import tempfile
 import threading
 import unicodedata
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .exceptions import InputError, PlaceNotFound, TrialfinderError
+from .regions import REGISTRY_COUNTRY_NAMES, Region
 
 SCHEMA_VERSION = 2
 MAX_INPUT_LENGTH = 200
@@ -30,6 +31,15 @@ _ZIP = re.compile(r"([0-9]{5})(?:-[0-9]{4})?")
 _US_ADDRESS = re.compile(r"(.+?[\s,]([A-Za-z]{2}))[\s,]+([0-9]{5})(?:-[0-9]{4})?")
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _COORDINATES = re.compile(rf"({_NUMBER})\s*[,\s]\s*({_NUMBER})")
+# Postcodes of other countries, which no offline data here covers: UK "SW1A 1AA",
+# Canada "M5V 3L9", the Netherlands "1012 AB", "00-950", and digits that are not 5 long.
+_POSTCODES = [
+    re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}"),
+    re.compile(r"[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]"),
+    re.compile(r"[0-9]{4} ?[A-Za-z]{2}"),
+    re.compile(r"[0-9]{2,5}[- ][0-9]{3}|[0-9]{3}-[0-9]{4}"),
+    re.compile(r"[0-9]{3,4}|[0-9]{6,7}"),
+]
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 # A letter outside the Latin blocks (Basic Latin to Spacing Modifiers, Extended Additional, C-E).
 _NON_LATIN_LETTER = re.compile(
@@ -117,17 +127,48 @@ class _City(NamedTuple):
 _Filter = tuple[str, str]  # (country code, admin1 code or "" for the whole country)
 
 
+def resolve_location(text: str) -> Place | Region:
+    """Like :func:`resolve_place`, but a US state or a country is a :class:`Region`.
+
+    "MA", "Massachusetts", "France", "FR", "UK", "USA" name regions; "New York" and
+    "Washington" stay the big cities (a note names the state's code). With a comma the
+    text is a city ("Portland, ME").
+    """
+    cleaned = _clean(text)
+    found = _region(_gazetteer(), cleaned)
+    if isinstance(found, Place):
+        return found
+    return found or _point(cleaned)
+
+
 def resolve_place(text: str) -> Place:
     """Resolve a city ("Boston, MA"), a US ZIP code ("02115") or "lat, lon" to a :class:`Place`.
 
     Raises :class:`PlaceNotFound` for an unknown place and :class:`InputError` for
-    malformed input (empty text, a latitude of 95).
+    malformed input (empty text, a latitude of 95) and for a region ("MA", "France"),
+    which is not a point (see :func:`resolve_location`).
     """
+    cleaned = _clean(text)
+    found = _region(_gazetteer(), cleaned)
+    if isinstance(found, Region):
+        raise InputError(
+            f"{cleaned!r} is {_region_label(found)}, not a point: give a city in it, "
+            + ("a ZIP code " if found.country_code == "US" else "")
+            + "or 'latitude, longitude'"
+        )
+    return found or _point(cleaned)
+
+
+def _clean(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:
         raise InputError("empty place: give a city, a US ZIP code or 'latitude, longitude'")
     if len(cleaned) > MAX_INPUT_LENGTH:
         raise InputError(f"place is too long (over {MAX_INPUT_LENGTH} characters)")
+    return cleaned
+
+
+def _point(cleaned: str) -> Place:
     if match := _ZIP.fullmatch(cleaned):
         return _zip_place(cleaned, match[1])
     if match := _COORDINATES.fullmatch(cleaned):
@@ -136,6 +177,12 @@ def resolve_place(text: str) -> Place:
         with suppress(PlaceNotFound):
             return _zip_place(cleaned, match[3], state=match[2].upper())
         cleaned = match[1]
+    elif any(pattern.fullmatch(cleaned) for pattern in _POSTCODES):
+        raise InputError(
+            f"{cleaned!r} looks like a postcode; only US ZIP codes are understood "
+            "(no offline postcode data for other countries): give the city, e.g. "
+            "'London, UK', or 'latitude, longitude'"
+        )
     return _city_place(_gazetteer(), cleaned)
 
 
@@ -146,6 +193,94 @@ def normalize_name(text: str) -> str:
         text = text.encode("ascii", "ignore").decode()
     text = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m[0]], text.lower().replace("'", ""))
     return _NON_ALNUM.sub("", text)
+
+
+# --- regions -------------------------------------------------------------------
+
+BIG_CITY = 500_000  # a city this big keeps its name from a US state ("New York")
+_KIND_LABELS = {"CA": "a province of Canada", "AU": "a state of Australia"}
+
+
+def _region(db: sqlite3.Connection, cleaned: str) -> Region | Place | None:
+    """The region ``cleaned`` names, or the big city that wins its name, or None."""
+    if "," in cleaned or any(ch.isdigit() for ch in cleaned):
+        return None
+    rows = db.execute(
+        "SELECT rank, cc, admin1 FROM regions WHERE key = ? ORDER BY rank, cc, admin1",
+        (normalize_name(cleaned),),
+    ).fetchall()
+    if not rows:
+        return None
+    rank, cc, admin1 = rows[0]
+    country = _label(db, cc, "")
+    key = normalize_name(cleaned)
+    big = [city for city in _lookup(db, cleaned, None) if city.pop >= BIG_CITY and city.cc == cc]
+    if rank != RANK_COUNTRY and big and key == normalize_name(_label(db, cc, admin1)):
+        # "New York", "Washington", "Quebec" written out: the big city of that name there
+        place = _city_result(db, cleaned, big)
+        code = admin1 if cc == "US" else _subdivision_code(cc, admin1)
+        also = f"'{cleaned}' is also {_describe(db, rank, cc, admin1)}"
+        if rank == RANK_US_STATE:
+            also += f": for trials anywhere in it, use '{code}'"
+        return replace(place, note=" ".join(filter(None, [place.note, also + "."])))
+    if rank == RANK_SUBDIVISION and cc != "GB":
+        example = db.execute(
+            "SELECT name FROM cities WHERE cc = ? AND admin1 = ? ORDER BY pop DESC LIMIT 1",
+            (cc, admin1),
+        ).fetchone()
+        city = f"'{example[0]}, {_subdivision_code(cc, admin1)}'" if example else "a city"
+        raise InputError(
+            f"{cleaned!r} is {_describe(db, rank, cc, admin1)}: search a city in it with a "
+            f"radius (e.g. {city}), or the whole country ('{country}'); for a town of that "
+            "name, add its state or country"
+        )
+    others = [f"{_describe(db, *row)} (write '{_spell_out(db, key, *row)}')"
+              for row in rows[1:] if row[0] != RANK_SUBDIVISION]
+    note = None
+    if rank == RANK_SUBDIVISION:  # England, Scotland, Wales, Northern Ireland
+        note = (f"'{cleaned}' is searched as the whole {country}: the registry records a "
+                "site's country, not the part of it")
+    elif others:
+        note = f"'{cleaned}' is read as {_describe(db, rank, cc, admin1)}; it may also mean " \
+               + " or ".join(others)
+    if rank == RANK_US_STATE:
+        state = _label(db, cc, admin1)
+        return Region(name=f"{state}, {country}", kind="state", country_code=cc,
+                      spellings=(state, admin1), state_code=admin1, note=note)
+    spellings = dict.fromkeys([country, *REGISTRY_COUNTRY_NAMES.get(cc, ()),
+                               *COUNTRY_ALIASES.get(cc, ())])
+    return Region(name=country, kind="country", country_code=cc, spellings=tuple(spellings),
+                  note=note)
+
+
+def _label(db: sqlite3.Connection, cc: str, admin1: str) -> str:
+    row = db.execute("SELECT name FROM labels WHERE cc = ? AND admin1 = ?", (cc, admin1)).fetchone()
+    return row[0] if row else cc
+
+
+def _spell_out(db: sqlite3.Connection, key: str, rank: int, cc: str, admin1: str) -> str:
+    """How to name this region unambiguously: its full name, or its code if that was typed."""
+    name = _label(db, cc, admin1 if rank != RANK_COUNTRY else "")
+    if normalize_name(name) != key:
+        return name
+    return admin1 if rank == RANK_US_STATE else cc
+
+
+def _describe(db: sqlite3.Connection, rank: int, cc: str, admin1: str) -> str:
+    """``'the US state Georgia'``, ``'the country Georgia'``, ``'a province of Canada'``."""
+    if rank == RANK_US_STATE:
+        return f"the US state {_label(db, cc, admin1)}"
+    if rank == RANK_COUNTRY:
+        return f"the country {_label(db, cc, '')}"
+    return f"{_label(db, cc, admin1)}, " + _KIND_LABELS.get(cc, f"part of {_label(db, cc, '')}")
+
+
+def _subdivision_code(cc: str, admin1: str) -> str:
+    return next((code for code, (a1, _) in SUBDIVISIONS.get(cc, {}).items() if a1 == admin1), admin1)
+
+
+def _region_label(region: Region) -> str:
+    return f"the US state {region.short_name}" if region.kind == "state" else f"the country {region.name}"
 
 
 # --- ZIP codes and coordinates ---------------------------------------------
