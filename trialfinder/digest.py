@@ -85,7 +85,7 @@ def site_key(site: Site) -> str:
 
 def _site_snapshot(nearby: NearbySite) -> dict[str, Any]:
     s = nearby.site
-    return {"key": site_key(s), "label": site_label(s), "distance_mi": round(nearby.distance_mi, 1),
+    return {"key": site_key(s), "label": site_label(s), "distance_mi": None if nearby.distance_mi is None else round(nearby.distance_mi, 1),
             "status": nearby.status}
 
 

@@ -24,7 +24,7 @@ class SearchResult:
 
     @property
     def near(self) -> bool:
-        return self.query.place is not None
+        return self.query.place is not None or self.query.region is not None
 
 
 def search(

@@ -49,7 +49,9 @@ def phase_label(phases: Iterable[str]) -> str:
     return "/".join(labels) or "-"
 
 
-def distance_label(miles: float, unit: str = "mi") -> str:
+def distance_label(miles: float | None, unit: str = "mi") -> str:
+    if miles is None:  # a region search has no distances
+        return "-"
     value = miles if unit == "mi" else miles * KM_PER_MILE
     return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
 
@@ -100,7 +102,10 @@ def _unit(result: SearchResult) -> str:
 def _rows(result: SearchResult, markdown: bool = False) -> tuple[list[str], list[list[str]]]:
     esc = md_escape if markdown else (lambda s: s)
     headers = ["NCT ID", "Trial", "Phase", "Status"]
-    if result.near:
+    region = result.query.region
+    if region is not None:
+        headers += [f"Recruiting sites in {region.short_name}"]
+    elif result.near:
         headers += ["Nearest recruiting site", "Distance"]
     else:
         headers += ["Updated"]
@@ -110,7 +115,10 @@ def _rows(result: SearchResult, markdown: bool = False) -> tuple[list[str], list
         t = m.trial
         nct = f"[{t.nct_id}]({t.url})" if markdown else t.nct_id
         row = [nct, esc(shorten(t.short_title, 40)), phase_label(t.phases), status_label(t.status)]
-        if result.near and m.nearest:
+        if region is not None:
+            more = f" (+{len(m.nearby) - 1} more)" if len(m.nearby) > 1 else ""
+            row += [esc(shorten(site_label(m.nearest.site), 44) + more) if m.nearest else ""]
+        elif result.near and m.nearest:
             more = f" (+{len(m.nearby) - 1} more)" if len(m.nearby) > 1 else ""
             row += [esc(shorten(site_label(m.nearest.site), 44) + more),
                     distance_label(m.nearest.distance_mi, _unit(result))]
@@ -132,6 +140,9 @@ def footer(result: SearchResult) -> list[str]:
         tips = []
         if q.place is not None:
             tips.append("a larger --radius (e.g. 250mi)")
+        if q.region is not None:
+            if q.region.kind == "state":
+                tips.append(f"the whole country ('{q.region.country_code}')")
         if "NOT_YET_RECRUITING" not in q.statuses:
             tips.append("--status open (adds not yet recruiting and by invitation)")
         if q.phases or q.age is not None or q.sex or q.term:
@@ -145,11 +156,19 @@ def footer(result: SearchResult) -> list[str]:
     if result.truncated:
         shown = f"First {n} {q.effective_sort}-ranked trials (--limit)"
     lines = [f"{shown}: {q.describe()}."]
-    if result.near:
+    if q.region is not None and q.effective_sort == "sites":
+        lines.append(
+            f"A region search: no distances. Ranked by the number of sites in "
+            f"{q.region.short_name} whose own status matches, most first, then by NCT ID."
+        )
+    elif result.near:
         lines.append(
             "Distances are straight-line to each site's registered coordinates; "
             "only sites whose own status matches are counted."
         )
+    elif q.region is not None:
+        lines.append(f"A region search: no distances; only sites in {q.region.short_name} "
+                     "whose own status matches are counted.")
     return lines
 
 
