@@ -127,6 +127,8 @@ def test_radius_with_a_region_is_bad_input() -> None:
         ("Puerto Rico", "Puerto Rico", "United States", True),
         ("Puerto Rico", "", "Puerto Rico", True),
         ("France", "", "  France ", True),
+        ("CG", "", "Congo, Republic of the", True),  # GeoNames: "Republic of the Congo"
+        ("CG", "", "Congo, The Democratic Republic of the", False),
     ],
 )
 def test_sites_match_the_registrys_spellings(region: str, state: str, country: str,

@@ -52,6 +52,11 @@ def website_link(digest: Digest) -> str:
     if q.place is not None:
         params.update(locStr=digest.search.near or q.place.name, lat=f"{q.place.lat:.4f}",
                       lng=f"{q.place.lon:.4f}", distance=f"{q.radius.miles:.0f}")
+    elif q.region is not None:
+        if q.region.kind == "state":
+            params.update(state=q.region.short_name, country="United States")
+        else:
+            params.update(country=q.region.short_name)
     return "https://clinicaltrials.gov/search?" + urlencode(params)
 
 

@@ -132,7 +132,7 @@ def qualifying_sites(trial: Trial, query: Query) -> list[NearbySite]:
         distance = haversine_mi(place.lat, place.lon, site.lat, site.lon)
         if distance <= limit:
             nearby.append(NearbySite(site, distance, status))
-    nearby.sort(key=lambda n: n.distance_mi)
+    nearby.sort(key=lambda n: n.distance_mi or 0.0)  # always set here
     return nearby
 
 

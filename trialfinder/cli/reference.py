@@ -7,8 +7,6 @@ import re
 
 import click
 
-from ..regions import Region
-
 from .base import (
     cli,
     resolve_near,
@@ -42,7 +40,7 @@ def locate(place: tuple[str, ...], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(resolved.as_dict(), indent=2))
         return
-    if isinstance(resolved, Region):
+    if resolved.kind in ("state", "country"):  # a Region
         what = "a US state" if resolved.kind == "state" else "a country"
         click.echo(f"{resolved.name}: {what} (search: trials with a qualifying site anywhere "
                    "in it, no distances)")
