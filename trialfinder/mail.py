@@ -34,7 +34,8 @@ def subject(digest: Digest) -> str:
     noun = "trial" if new + changed + gone == 1 else "trials"
     text = f"trialfinder: {news} {what} {noun}".replace("  ", " ")
     if digest.search.near:
-        text += f" near {digest.search.near}"
+        region = digest.search.query.region
+        text += f" in {region.short_name}" if region is not None else f" near {digest.search.near}"
     return clean_line(text)
 
 
