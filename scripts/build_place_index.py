@@ -44,7 +44,7 @@ MIN_POPULATION_ELSEWHERE = 5000
 # Alternate names (other languages, historic and English names: "Cologne" for Köln) are
 # kept for cities of this size and up; below it they are mostly transliterations nobody types.
 MIN_ALTERNATE_POPULATION = 50000
-SCALE = 10_000  # coordinates are stored as integers of 1/10,000 degree (about 10 m)
+SCALE = 100_000  # coordinates are stored as integers of 1/100,000 degree, as GeoNames gives them
 MAX_NAME_LENGTH = 60
 
 

@@ -288,7 +288,7 @@ def _region_label(region: Region) -> str:
 
 def _zip_place(text: str, zip5: str, state: str | None = None) -> Place:
     rows = _gazetteer().execute(
-        "SELECT state, city, lat / 1e4, lon / 1e4 FROM zips WHERE zip = ? ORDER BY seq", (zip5,)
+        "SELECT state, city, lat / 1e5, lon / 1e5 FROM zips WHERE zip = ? ORDER BY seq", (zip5,)
     )
     for hit_state, city, lat, lon in rows:
         if state is None or hit_state == state:
@@ -372,7 +372,7 @@ def _intersect(first: list[_Filter], second: list[_Filter]) -> list[_Filter]:
 
 def _rows(db: sqlite3.Connection, key: str) -> list[_City]:
     rows = db.execute(
-        "SELECT c.id, c.name, c.lat / 1e4, c.lon / 1e4, c.cc, c.admin1, c.pop, n.alt FROM names n "
+        "SELECT c.id, c.name, c.lat / 1e5, c.lon / 1e5, c.cc, c.admin1, c.pop, n.alt FROM names n "
         "JOIN cities c ON c.id = n.city WHERE n.key = ? ORDER BY n.alt, c.pop DESC, c.id",
         (key,),
     )
