@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trialfinder.places import (  # noqa: E402
+from trialfinder.placeindex import (  # noqa: E402
     COUNTRY_ALIASES,
     RANK_COUNTRY,
     RANK_SUBDIVISION,
@@ -32,9 +32,8 @@ from trialfinder.places import (  # noqa: E402
     SCHEMA,
     SCHEMA_VERSION,
     SUBDIVISIONS,
-    is_latin,
-    normalize_name,
 )
+from trialfinder.places import is_latin, normalize_name  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "trialfinder" / "data" / "places.sqlite3.xz"
 # Towns of at least 1,000 people in the United States and 5,000 elsewhere (US users can

@@ -8,7 +8,7 @@ import sqlite3
 from importlib.metadata import version
 from pathlib import Path
 
-from trialfinder.places import SHIPPED_INDEX
+from trialfinder.placeindex import SHIPPED_INDEX
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("meta", "cities", "names", "regions", "labels", "zips")

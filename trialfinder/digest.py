@@ -136,8 +136,12 @@ def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: s
     new_sites = {s["key"]: s for s in after.get("sites", [])}
     for key, s in new_sites.items():
         if key not in old_sites:
-            lines.append(f"new site in range: {s['label']} ({distance_label(s['distance_mi'], unit)}, "
-                         f"{status_label(s['status']).lower()})")
+            status = status_label(s["status"]).lower()
+            if s.get("distance_mi") is None:  # a region search
+                lines.append(f"new site in the region: {s['label']} ({status})")
+            else:
+                lines.append(f"new site in range: {s['label']} "
+                             f"({distance_label(s['distance_mi'], unit)}, {status})")
     current = {site_key(s): s for s in trial.sites}
     for key, s in old_sites.items():
         if key not in new_sites:
