@@ -405,6 +405,15 @@ def test_limit_by_distance_still_reads_every_page(big, big_tf):
     assert len(api.requests) == PAGES
 
 
+def test_limit_in_a_region_still_reads_every_page(big, big_tf):
+    api, rank, _ = big
+    result = big_tf("search", "-n", "Massachusetts", "--limit", "3", "-f", "json")
+    assert result.returncode == 0, result
+    # One qualifying site each: ties, broken by NCT ID across every page.
+    assert [t["nct_id"] for t in result.json()] == sorted(rank)[:3]
+    assert len(api.requests) == PAGES
+
+
 def test_limit_with_sort_by_update_stops_after_the_first_page(big, big_tf):
     api, _, updated = big
     result = big_tf("search", "-n", BOSTON, "--sort", "updated", "--limit", "5", "-f", "json")

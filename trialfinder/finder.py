@@ -50,7 +50,8 @@ def search(
     result = SearchResult(query, [])
     matches: list[Match] = []
     seen: set[str] = set()
-    may_stop_early = sort != "distance" and query.limit is not None
+    # Ranking by distance or by sites in a region needs every page; the API's sorts do not.
+    may_stop_early = sort not in ("distance", "sites") and query.limit is not None
     for record in client.iter_studies(params, prefetch=not may_stop_early):
         result.fetched += 1
         try:
@@ -69,7 +70,7 @@ def search(
         if not keep_sites:
             found = replace(found, trial=replace(trial, sites=()))
         matches.append(found)
-        if sort != "distance" and query.limit is not None and len(matches) > query.limit:
+        if may_stop_early and query.limit is not None and len(matches) > query.limit:
             break
     ranked = rank(matches, sort)
     if query.limit is not None and len(ranked) > query.limit:
