@@ -244,3 +244,10 @@ def test_locate_a_postcode_is_exit_2() -> None:
     result = invoke("locate", "SW1A 1AA")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: 'SW1A 1AA' looks like a postcode")
+
+
+def test_show_near_a_region_is_exit_2_before_any_request() -> None:
+    # show sorts sites by distance from a point; the API URL here never resolves.
+    result = invoke("show", "NCT04458051", "-n", "MA", "--api-url", "https://ctgov.test/api/v2")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: 'MA' is the US state Massachusetts, not a point")
