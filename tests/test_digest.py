@@ -145,7 +145,7 @@ def test_a_region_digest_reports_trials_with_a_site_there(world, smtp, tmp_path)
     plain, _ = parts(msg)
     assert "nearest site" not in plain
     assert "· site: Massachusetts General Hospital, Boston, MA (1 in the region)" in plain
-    assert world.calls[0]["query.locn"] == 'AREA[LocationState]("Massachusetts" OR "MA")'
+    assert world.calls[0]["query.locn"] == 'AREA[LocationState]"Massachusetts"'
     assert "state=Massachusetts" in plain
 
 

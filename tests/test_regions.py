@@ -91,7 +91,7 @@ def test_provinces_are_refused_with_a_hint() -> None:
 def test_region_query_uses_the_location_area_not_a_radius() -> None:
     query = build_query(near="Massachusetts")
     params = query.params()
-    assert params["query.locn"] == 'AREA[LocationState]("Massachusetts" OR "MA")'
+    assert params["query.locn"] == 'AREA[LocationState]"Massachusetts"'
     assert "filter.geo" not in params
     assert query.effective_sort == "sites"
     assert "with a site in Massachusetts" in query.describe()

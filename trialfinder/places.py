@@ -206,11 +206,10 @@ def _region(db: sqlite3.Connection, cleaned: str) -> Region | Place | None:
     if rank == RANK_US_STATE:
         state = _label(db, cc, admin1)
         return Region(name=f"{state}, {country}", kind="state", country_code=cc,
-                      spellings=(state, admin1), state_code=admin1, note=note)
-    spellings = dict.fromkeys([country, *REGISTRY_COUNTRY_NAMES.get(cc, ()),
-                               *COUNTRY_ALIASES.get(cc, ())])
-    return Region(name=country, kind="country", country_code=cc, spellings=tuple(spellings),
-                  note=note)
+                      spellings=(state,), state_code=admin1, note=note, aliases=(admin1,))
+    spellings = tuple(dict.fromkeys([country, *REGISTRY_COUNTRY_NAMES.get(cc, ())]))
+    return Region(name=country, kind="country", country_code=cc, spellings=spellings,
+                  note=note, aliases=(cc, *COUNTRY_ALIASES.get(cc, ())))
 
 
 def _label(db: sqlite3.Connection, cc: str, admin1: str) -> str:

@@ -30,7 +30,6 @@ REGISTRY_COUNTRY_NAMES: dict[str, tuple[str, ...]] = {
     "CV": ("Cape Verde",),
     "CZ": ("Czech Republic",),
     "FM": ("Micronesia, Federated States of",),
-    "GB": ("United Kingdom", "UK", "Great Britain"),
     "IR": ("Iran, Islamic Republic of",),
     "KP": ("Korea, Democratic People's Republic of",),
     "KR": ("Korea, Republic of",),
@@ -48,7 +47,7 @@ REGISTRY_COUNTRY_NAMES: dict[str, tuple[str, ...]] = {
     "TR": ("Turkey (Türkiye)",),
     "TW": ("Taiwan, Province of China",),
     "TZ": ("Tanzania, United Republic of",),
-    "US": ("United States", "USA", "United States of America"),
+    "US": ("United States", "United States of America"),
     "VA": ("Holy See (Vatican City State)",),
     "VE": ("Venezuela, Bolivarian Republic of",),
     "VI": ("Virgin Islands (U.S.)", "U.S. Virgin Islands"),
@@ -90,7 +89,7 @@ def _terms(spellings: Iterable[str]) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _us_keys() -> frozenset[str]:
-    return _keys(REGISTRY_COUNTRY_NAMES["US"])
+    return _keys((*REGISTRY_COUNTRY_NAMES["US"], "USA", "U.S.A.", "U.S."))
 
 
 @dataclass(frozen=True)
@@ -100,13 +99,14 @@ class Region:
     name: str  # "Massachusetts, United States", "France"
     kind: str  # "state" | "country"
     country_code: str  # ISO 3166-1 alpha-2
-    spellings: tuple[str, ...]  # of the state or country, the registry's first
+    spellings: tuple[str, ...]  # full names, searched for and matched: GeoNames', the registry's
     state_code: str | None = None  # US postal code, for a state
     note: str | None = None
+    aliases: tuple[str, ...] = ()  # codes and short forms: matched on sites, not searched for
     _keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_keys", _keys(self.spellings))
+        object.__setattr__(self, "_keys", _keys(self.spellings + self.aliases))
 
     @property
     def short_name(self) -> str:
@@ -123,7 +123,8 @@ class Region:
         areas = ["LocationState"] if self.kind == "state" else ["LocationCountry"]
         if self.country_code in US_TERRITORIES:
             areas = ["LocationCountry", "LocationState"]
-        return " OR ".join(f"AREA[{area}]({' OR '.join(terms)})" for area in areas)
+        either = terms[0] if len(terms) == 1 else f"({' OR '.join(terms)})"
+        return " OR ".join(f"AREA[{area}]{either}" for area in areas)
 
     def contains(self, state: Any, country: Any) -> bool:
         """Whether a site registered with this state and country text lies in the region."""
@@ -138,6 +139,6 @@ class Region:
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "kind": self.kind, "country_code": self.country_code,
-            "state_code": self.state_code, "registry_spellings": list(self.spellings),
+            "state_code": self.state_code, "spellings": list(self.spellings),
             "note": self.note,
         }
