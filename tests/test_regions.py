@@ -9,6 +9,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trialfinder.cli import cli
 from trialfinder.exceptions import InputError, PlaceNotFound
@@ -49,6 +51,19 @@ def test_regions_resolve_as_regions(text: str, kind: str, name: str) -> None:
     assert isinstance(region, Region)
     assert (region.kind, region.name) == (kind, name)
     assert region.as_dict()["kind"] == kind
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=30))
+def test_any_text_is_a_place_a_region_or_input_error(text: str) -> None:
+    try:
+        found = resolve_location(text)
+    except InputError:
+        return
+    if isinstance(found, Region):
+        assert found.kind in ("state", "country") and found.locn().startswith("AREA[Location")
+    else:
+        assert -90 <= found.lat <= 90 and -180 <= found.lon <= 180
 
 
 def test_a_region_is_never_a_same_named_place_abroad() -> None:
