@@ -149,6 +149,15 @@ def test_a_region_digest_reports_trials_with_a_site_there(world, smtp, tmp_path)
     assert "state=Massachusetts" in plain
 
 
+def test_config_check_notes_an_ambiguous_region(tmp_path):
+    config = write_config(tmp_path / "config.toml", 25, near='"GA"')
+    config.write_text(config.read_text().replace('radius = "100mi"\n', ""))
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "note: search 'btk-boston': 'GA' is read as the US state Georgia" in result.stderr
+    assert "with a site in Georgia" in result.stdout
+
+
 def test_second_run_without_change_sends_nothing(world, smtp, config):
     digest(config)
     result = digest(config)
