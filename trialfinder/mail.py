@@ -72,7 +72,7 @@ def _heading(digest: Digest) -> list[str]:
 
 
 def _footer(digest: Digest) -> list[str]:
-    lines = []
+    lines = list(digest.notes)
     if digest.deferred:
         lines.append(f"{digest.deferred} more items did not fit in this e-mail; they follow in the next digest.")
     lines.append(f"All current matches on ClinicalTrials.gov: {website_link(digest)}")

@@ -151,7 +151,7 @@ def footer(result: SearchResult) -> list[str]:
             tips.append("no drug filter")
         if tips:
             lines.append("Try " + ", or ".join(tips) + ".")
-        return lines
+        return lines + result.notes()
     shown = f"{n} {'trial' if n == 1 else 'trials'}"
     if result.truncated:
         shown = f"First {n} {q.effective_sort}-ranked trials (--limit)"
@@ -169,7 +169,7 @@ def footer(result: SearchResult) -> list[str]:
     elif q.region is not None:
         lines.append(f"A region search: no distances; only sites in {q.region.short_name} "
                      "whose own status matches are counted.")
-    return lines
+    return lines + result.notes()
 
 
 def search_table(result: SearchResult) -> str:
