@@ -174,6 +174,7 @@ class Client:
         *,
         prefetch: bool = True,
         decode: Decoder | None = None,
+        on_page: Callable[[int, int | None], None] | None = None,
     ) -> Iterator[Any]:
         """Yield every study matching ``params``, following ``nextPageToken`` to the end.
 
@@ -184,6 +185,7 @@ class Client:
         is passed on to :meth:`page` (the studies are whatever it puts in ``studies``).
         Raises InvalidResponse when the walk loops or comes up short of the
         announced total, so a caller never mistakes a cut-short walk for the answer.
+        ``on_page(fetched, total)`` is called as each page arrives (for progress).
         """
         url = self._url("/studies")
         seen_tokens: set[str] = set()
@@ -203,6 +205,8 @@ class Client:
                 if number == 0:
                     total = page.total_count
                 count += len(page.studies)
+                if on_page is not None:
+                    on_page(count, total)
                 token = page.next_page_token
                 if token is not None:
                     if token in seen_tokens:

@@ -39,6 +39,7 @@ class Item:
     why: str  # the one-line reason it matters: drug, phase, status, distance
     details: list[str] = field(default_factory=list)  # what changed / why it is gone
     snapshot: dict[str, Any] = field(default_factory=dict)
+    fit: str = ""  # with a profile: whether the trial could fit, and why
 
 
 @dataclass
@@ -90,7 +91,7 @@ def site_key(site: Site) -> str:
 
 def _site_snapshot(nearby: NearbySite) -> dict[str, Any]:
     s = nearby.site
-    return {"key": site_key(s), "label": site_label(s), "distance_mi": round(nearby.distance_mi, 1),
+    return {"key": site_key(s), "label": site_label(s), "distance_mi": None if nearby.distance_mi is None else round(nearby.distance_mi, 1),
             "status": nearby.status}
 
 
@@ -113,7 +114,9 @@ def why(snap: dict[str, Any], unit: str, radius: str) -> str:
     parts.append(f"phase {phase_label(snap.get('phases', []))}")
     parts.append(status_label(snap.get("status", "")))
     nearest = snap.get("nearest")
-    if nearest:
+    if nearest and nearest.get("distance_mi") is None:  # a region search
+        parts.append(f"site: {nearest['label']} ({len(snap.get('sites', []))} in the region)")
+    elif nearest:
         count = len(snap.get("sites", []))
         parts.append(f"nearest site: {nearest['label']}, {distance_label(nearest['distance_mi'], unit)}"
                      f" ({count} within {radius})")
@@ -130,7 +133,8 @@ def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: s
     if before.get("status") != after.get("status"):
         lines.append(f"status: {status_label(before.get('status', ''))} → {status_label(after['status'])}")
     old_near, new_near = before.get("nearest"), after.get("nearest")
-    if old_near and new_near and old_near["key"] != new_near["key"]:
+    if (old_near and new_near and old_near["key"] != new_near["key"]
+            and None not in (old_near.get("distance_mi"), new_near.get("distance_mi"))):
         lines.append(f"nearest recruiting site is now {new_near['label']} "
                      f"({distance_label(new_near['distance_mi'], unit)}); was {old_near['label']} "
                      f"({distance_label(old_near['distance_mi'], unit)})")
@@ -138,8 +142,12 @@ def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: s
     new_sites = {s["key"]: s for s in after.get("sites", [])}
     for key, s in new_sites.items():
         if key not in old_sites:
-            lines.append(f"new site in range: {s['label']} ({distance_label(s['distance_mi'], unit)}, "
-                         f"{status_label(s['status']).lower()})")
+            status = status_label(s["status"]).lower()
+            if s.get("distance_mi") is None:  # a region search
+                lines.append(f"new site in the region: {s['label']} ({status})")
+            else:
+                lines.append(f"new site in range: {s['label']} "
+                             f"({distance_label(s['distance_mi'], unit)}, {status})")
     current = {site_key(s): s for s in trial.sites}
     for key, s in old_sites.items():
         if key not in new_sites:
@@ -167,11 +175,12 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
     if query.statuses and trial.status not in query.statuses:
         stopped = f" (why stopped: {trial.why_stopped})" if trial.why_stopped else ""
         return [f"now {status_label(trial.status).lower()}{stopped}"]
-    if query.place is not None and match(trial, query) is None:
+    if (query.place is not None or query.region is not None) and match(trial, query) is None:
         current = {site_key(s): s for s in trial.sites}
         lines = [f"the {s['label']} site is {_site_fate(current.get(s['key']), trial)}"
                  for s in previous.get("sites", [])]
-        return lines or [f"no recruiting site within {query.radius} any more"]
+        where = f"in {query.region.short_name}" if query.region else f"within {query.radius}"
+        return lines or [f"no recruiting site {where} any more"]
     return ["no longer matches the search terms (condition, drug or other filters)"]
 
 
@@ -220,7 +229,8 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     query = saved.query.with_(limit=None)
     unit = query.radius.unit
     radius = str(query.radius)
-    result = search(client, query, keep_sites=True)  # a lost site's fate needs the full list
+    extra = ("EligibilityCriteria",) if saved.profile is not None else ()
+    result = search(client, query, keep_sites=True, extra_fields=extra)  # a lost site's fate needs the full list
     if result.short is not None:  # restarted once and still short: never "no longer matching"
         raise result.short
     reported: dict[str, Reported] = state.reported(saved.name)
@@ -277,6 +287,12 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         gone.append(Item("gone", nct_id, label, f"https://clinicaltrials.gov/study/{nct_id}",
                          why(prev, unit, radius), gone_reasons(prev, trial, saved), prev))
 
+    if saved.profile is not None:
+        from .eligibility import assess
+        from .eligibility.render import summary
+
+        for item in new + changed:
+            item.fit = summary(assess(current[item.nct_id].trial, saved.profile))
     digest = Digest(saved, new, changed, gone, len(current), last_run, snapshots, unchanged,
                     warnings=warnings, notes=notes, retire=retire)
     cap = min(max_items, saved.query.limit or max_items)

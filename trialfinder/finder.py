@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .client import Client
 from .conditions import ConditionCheck, left_out_line, unchecked_line
@@ -29,10 +30,13 @@ class SearchResult:
     condition_note: str = ""  # why trials were not checked against the condition, if they were not
     short: ShortWalk | None = None  # set when the walk came up short of the total, even restarted
     warnings: list[str] = field(default_factory=list)
+    total: int | None = None  # matches before --limit cut them, when the walk saw them all
+    eligibility: dict[str, Any] = field(default_factory=dict)  # NCT ID -> Assessment (with a profile)
+    hidden: list[Match] = field(default_factory=list)  # ruled out by the profile, left out of a table
 
     @property
     def near(self) -> bool:
-        return self.query.place is not None
+        return self.query.place is not None or self.query.region is not None
 
     def notes(self, option: str = "--include-off-condition") -> list[str]:
         """Lines for a footer: trials left out as off-condition (``option`` shows them), or
@@ -48,6 +52,8 @@ def search(
     *,
     on_skip: Callable[[str], None] | None = None,
     keep_sites: bool = False,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    extra_fields: tuple[str, ...] = (),
 ) -> SearchResult:
     """Run ``query`` against the API and rank what comes back.
 
@@ -57,28 +63,34 @@ def search(
     radius are parsed, and each kept trial drops even those once ranked (the
     qualifying ones stay in ``Match.nearby``): time and memory grow with what
     matters, not with every site of every study. Pages are then decoded by
-    :func:`~trialfinder.fastparse.decode_page` (same trials, less work).
+    :func:`~trialfinder.fastparse.decode_page` (same trials, less work). ``extra_fields``
+    are fetched besides the usual projection (e.g. the eligibility criteria for a pre-screen).
 
     Trials whose conditions are not the one asked are left out (``off_condition``)
     unless ``query.include_off_condition``. A walk that comes up short of the
     announced total (the data changed mid-walk) is restarted once; if it is short
     again, the answer merges both walks (the later record wins), with ``short`` set
-    and a warning.
+    and a warning. ``on_progress(fetched, total)`` is called as each page of
+    studies arrives (``total`` as the API counted it, if it did).
     """
     site_filter = None if keep_sites else raw_site_filter(query)
     near = point_filter(query)
-    decode = None if keep_sites else decode_page
+    # The fast path keeps the sites inside a radius; a region search reads them plain.
+    decode = None if keep_sites or query.region is not None else decode_page
     sites_seen: SiteCache = {}
     params = query.params()
-    params["fields"] = ",".join(SEARCH_FIELDS)
+    params["fields"] = ",".join((*SEARCH_FIELDS, *(f for f in extra_fields if f not in SEARCH_FIELDS)))
     sort = query.effective_sort
     result = SearchResult(query, [])
     matches: list[Match] = []
     seen: set[str] = set()
-    may_stop_early = sort != "distance" and query.limit is not None
+    # Ranking by distance or by sites in a region needs every page; the API's sorts do not.
+    may_stop_early = sort not in ("distance", "sites") and query.limit is not None
     check = ConditionCheck("" if query.include_off_condition else query.condition_text)
     surely_on, first = 0, dict[str, Match]()
-    for record in walk_twice(client, params, result, prefetch=not may_stop_early, decode=decode):
+    stopped_early = False
+    for record in walk_twice(client, params, result, prefetch=not may_stop_early, decode=decode,
+                             on_page=on_progress):
         if record is RESTART:  # the data changed mid-walk: walk again; the later record wins
             first, matches, seen, surely_on = {m.trial.nct_id: m for m in matches}, [], set(), 0
             continue
@@ -106,12 +118,14 @@ def search(
             found = replace(found, trial=replace(trial, sites=()))
         matches.append(found)
         surely_on += check.surely_on(trial)  # trials left out below must not end the walk
-        if sort != "distance" and query.limit is not None and surely_on > query.limit:
+        if may_stop_early and query.limit is not None and surely_on > query.limit:
+            stopped_early = True
             break
     if result.short is not None:  # short twice: what only the first walk saw counts too
         matches += [m for nct_id, m in first.items() if nct_id not in seen]
     matches = on_condition(check, matches, result, keep_sites)
     ranked = rank(matches, sort)
+    result.total = None if stopped_early else len(ranked)
     if query.limit is not None and len(ranked) > query.limit:
         ranked = ranked[: query.limit]
         result.truncated = True

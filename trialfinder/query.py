@@ -13,6 +13,7 @@ from .exceptions import InputError
 
 if TYPE_CHECKING:
     from .places import Place
+    from .regions import Region
 
 DEFAULT_CONDITION = "multiple sclerosis"
 DEFAULT_STATUSES = ("RECRUITING",)
@@ -39,12 +40,13 @@ SEXES = ("female", "male")
 SEARCH_FIELDS = (
     "NCTId", "BriefTitle", "Acronym", "OverallStatus", "Phase", "StudyType", "Condition",
     "Keyword", "ConditionMeshTerm", "ConditionAncestorTerm",
-    "InterventionName", "InterventionOtherName", "LeadSponsorName",
+    "InterventionName", "InterventionType", "InterventionOtherName", "LeadSponsorName",
     "MinimumAge", "MaximumAge", "Sex", "StudyFirstPostDate", "LastUpdatePostDate",
     "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
     "LocationStatus", "LocationGeoPoint",
 )
-SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc"}
+SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc",
+         "sites": None}  # "sites": most qualifying sites in the region first (a region search)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class Query:
     age: int | None = None
     sex: str | None = None
     place: Place | None = None
+    region: Region | None = None  # instead of a place: trials with a qualifying site in it
     radius: Radius = field(default_factory=lambda: Radius(100.0))
     sort: str = "distance"
     limit: int | None = None
@@ -169,6 +172,8 @@ class Query:
     @property
     def effective_sort(self) -> str:
         """Distance sorting needs a place; without one, the most recently updated come first."""
+        if self.sort == "distance" and self.region is not None:
+            return "sites"
         return "updated" if self.sort == "distance" and self.place is None else self.sort
 
     @property
@@ -216,6 +221,8 @@ class Query:
                 f"distance({_number(self.place.lat, 6)},{_number(self.place.lon, 6)},"
                 f"{self.radius.api()})"
             )
+        if self.region is not None:  # the region's own spellings, never user text
+            params["query.locn"] = self.region.locn()
         advanced = self.advanced_filter()
         if advanced:
             params["filter.advanced"] = advanced
@@ -239,18 +246,47 @@ class Query:
             parts.append(f'(AREA[Sex]{self.sex.upper()} OR AREA[Sex]"ALL" OR AREA[Sex]MISSING)')
         return " AND ".join(parts)
 
-    def describe(self) -> str:
-        """A short human summary: ``'recruiting multiple sclerosis trials of BTK inhibitors'``."""
-        statuses = " or ".join(s.lower().replace("_", " ") for s in self.statuses) or "any status"
-        what = f"{statuses} {self.condition.strip() or 'any condition'} trials"
+    def describe(self, count: int | None = None) -> str:
+        """Every filter in words: ``'recruiting phase 3 multiple sclerosis trials of BTK
+        inhibitors open to women aged 45 within 150 mi of Boston'``; with ``count``, that
+        number first and the noun singular or plural to match (``'1 recruiting ... trial'``).
+        """
+        words = [] if count is None else [f"{count:,}"]
+        words.append(_either(s.lower().replace("_", " ") for s in self.statuses))
+        if self.phases:
+            words.append("phase " + _either(phase_words(p) for p in self.phases))
+        words.append(self.condition.strip())
+        words.append("trial" if count == 1 else "trials")
+        what = " ".join(w for w in words if w)
         names = ([self.drug_class.name] if self.drug_class else []) + list(self.interventions)
         if names:
-            what += " of " + " or ".join(names)
+            what += " of " + _either(names)
         if self.term.strip():
             what += f" matching {self.term.strip()!r}"
+        if not self.statuses:
+            what += " (any status)"
+        if self.age is not None or self.sex:
+            who = {"female": "women", "male": "men"}.get(self.sex or "", "")
+            age = f"age {self.age}" if not who else f"aged {self.age}"
+            what += " open to " + " ".join(w for w in (who, age if self.age is not None else "") if w)
         if self.place is not None:
             what += f" within {self.radius} of {self.place.name}"
+        if self.region is not None:
+            what += f" with a site in {self.region.short_name}"
         return what
+
+
+def phase_words(phase: str) -> str:
+    """``'PHASE2'`` -> ``'2'``, ``'EARLY_PHASE1'`` -> ``'early 1'``, ``'NA'`` -> ``'n/a'``."""
+    return {"NA": "n/a", "EARLY_PHASE1": "early 1"}.get(phase, phase.removeprefix("PHASE"))
+
+
+def _either(items: Iterable[str]) -> str:
+    """``['a']`` -> ``'a'``; ``['a', 'b', 'c']`` -> ``'a, b or c'``."""
+    values = list(items)
+    if len(values) <= 2:
+        return " or ".join(values)
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def build_query(
@@ -274,7 +310,8 @@ def build_query(
     The place is resolved here (offline); an ambiguous name leaves a note in ``query.place.note``.
     """
     from .drugclasses import find_drug_class
-    from .places import resolve_place
+    from .places import resolve_location
+    from .regions import Region
 
     if radius is not None and near is None:
         raise InputError("--radius needs --near (where to measure from)")
@@ -288,6 +325,13 @@ def build_query(
         if text.strip() and not essie.plain_words(text):
             raise InputError(f"{option} {text!r} has no words to search for")
     status_values = tuple(statuses)
+    located = resolve_location(near) if near is not None else None
+    if isinstance(located, Region) and radius is not None:
+        raise InputError(
+            f"--radius does not apply to {located.short_name}, a region: the search finds "
+            "trials with a site anywhere in it; drop --radius, or give a city, a ZIP code "
+            "or 'lat,lon' to search by distance"
+        )
     return Query(
         condition="" if condition.strip().lower() in ("", "any") else condition,
         interventions=tuple(i for i in interventions if i.strip()),
@@ -297,7 +341,8 @@ def build_query(
         phases=parse_phases(phases),
         age=age,
         sex=sex.lower() if sex else None,
-        place=resolve_place(near) if near is not None else None,
+        place=None if isinstance(located, Region) else located,
+        region=located if isinstance(located, Region) else None,
         radius=radius or Radius(100.0),
         sort=sort,
         limit=limit,
