@@ -21,9 +21,9 @@ from .datagen import CITIES, generate_studies
 from .fakeapi import FakeCTGov
 from .smtpserver import SMTPServer
 
-# name -> TOML keys. 9 searches, 4 distinct questions: radius, km, recipients and
-# send_empty differ within the first; a drug class, another place and another set of
-# statuses each make a walk of their own.
+# name -> TOML keys. 11 searches, 5 distinct questions: radius, km, recipients and
+# send_empty differ within the first; a drug class, another place, another set of
+# statuses and a profile (any profile) each make a walk of their own.
 SEARCHES = {
     "ms-100": 'near = "Boston, MA"\nradius = "100mi"',
     "ms-100-family": 'near = "Boston, MA"\nradius = "100mi"\nsend_empty = true',
@@ -34,8 +34,11 @@ SEARCHES = {
     "ms-nyc": 'near = "New York, NY"\nradius = "100mi"',
     "ms-100-soon": 'near = "Boston, MA"\nradius = "100mi"\nstatus = ["recruiting", "not-yet-recruiting"]',
     "ms-25-again": 'near = "Boston, MA"\nradius = "25mi"',
+    # Two profiles: the pre-screen fetches the criteria too, so one more walk, shared.
+    "ms-100-nrspms": 'near = "Boston, MA"\nradius = "100mi"\nprofile = { ms_type = "nrspms", edss = 6.0 }',
+    "ms-50-rrms": 'near = "Boston, MA"\nradius = "50mi"\nprofile = { ms_type = "rrms", edss = 2.0 }',
 }
-DISTINCT_QUESTIONS = 4
+DISTINCT_QUESTIONS = 5
 
 
 def write_config(path: Path, smtp_port: int, state: Path, names: list[str]) -> Path:
