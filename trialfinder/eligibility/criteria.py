@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~=^:;'\"])")
 _HEADER = re.compile(
@@ -42,20 +43,26 @@ class Item:
 
     def sentences(self) -> list[str]:
         """The item's sentences: a decimal point, "e.g." or a ";" inside brackets never ends one."""
-        out: list[str] = []
-        for line in self.text.split("\n"):
-            start = depth = 0
-            for match in re.finditer(r"[()\[\]]|(?<=[.;!?])\s+(?=[A-Z(\[])|\s+(?=\b(?:i{1,3}|iv|v|vi)\)\s)", line):
-                token = match.group(0)
-                if token in "([":
-                    depth += 1
-                elif token in ")]":
-                    depth = max(0, depth - 1)
-                elif depth == 0 and not re.search(r"\b(?:e\.g|i\.e|vs|approx|incl|Dr|No)\.$", line[start:match.start()]):
-                    out.append(line[start:match.start()])
-                    start = match.end()
-            out.append(line[start:])
-        return [p.strip() for p in out if p.strip()]
+        return list(_sentences(self.text))  # every extractor asks: split each text once
+
+
+@lru_cache(maxsize=8192)
+def _sentences(text: str) -> tuple[str, ...]:
+    """The sentences of one criterion text (see :meth:`Item.sentences`)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        start = depth = 0
+        for match in re.finditer(r"[()\[\]]|(?<=[.;!?])\s+(?=[A-Z(\[])|\s+(?=\b(?:i{1,3}|iv|v|vi)\)\s)", line):
+            token = match.group(0)
+            if token in "([":
+                depth += 1
+            elif token in ")]":
+                depth = max(0, depth - 1)
+            elif depth == 0 and not re.search(r"\b(?:e\.g|i\.e|vs|approx|incl|Dr|No)\.$", line[start:match.start()]):
+                out.append(line[start:match.start()])
+                start = match.end()
+        out.append(line[start:])
+    return tuple(p.strip() for p in out if p.strip())
 
 
 def unescape(text: str) -> str:

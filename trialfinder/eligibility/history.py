@@ -151,11 +151,27 @@ def _drug_patterns() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
     return tuple(out)
 
 
+@cache
+def _drug_needles() -> tuple[str, ...]:
+    """For each of :func:`_drug_patterns`, the lower-case ASCII words every match contains
+    (the part of its name before the first space or hyphen), "" when not ASCII."""
+    words = []
+    for pattern, _ in _drug_patterns():
+        first = re.sub(r"\\(.)", r"\1", pattern.pattern.split(")", 1)[1].split("[", 1)[0].split("(?!", 1)[0])
+        words.append(first.lower() if first.isascii() and first.isalnum() else "")
+    return tuple(words)
+
+
 def named_drugs(text: str) -> tuple[str, ...]:
     """INNs of the drugs, brands, code names or classes ``text`` names, in data order."""
     text = re.sub(r"interferon[\s-]*(?:gamma|γ)", " ", text, flags=re.I)  # a TB test, not a therapy
+    # A pattern can match only where its first word occurs: test that first (ASCII text
+    # only, where lower() and the patterns' IGNORECASE agree), then the pattern.
+    lowered = text.lower() if text.isascii() else None
     found: list[str] = []
-    for pattern, inns in _drug_patterns():
+    for (pattern, inns), needle in zip(_drug_patterns(), _drug_needles(), strict=True):
+        if lowered is not None and needle and needle not in lowered:
+            continue
         if pattern.search(text):
             found += [i for i in inns if i not in found]
     return tuple(found)
