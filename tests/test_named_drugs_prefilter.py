@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trialfinder.eligibility.history import _drug_patterns, _drug_needles, named_drugs
+from trialfinder.eligibility.history import _drug_needles, _drug_patterns, named_drugs
 
 
 def every_pattern(text: str) -> tuple[str, ...]:
