@@ -184,7 +184,7 @@ def search_columns(result: SearchResult, markdown: bool = False) -> list[Column]
     if region is not None:  # no distances: the qualifying sites in the region
         parts = [_site_parts(m.nearest, len(m.nearby)) if m.nearest else ("", "", "", "") for m in matches]
         columns += [
-            Column("site", _region_heading(result.query.statuses, region.short_name),
+            Column("site", _region_heading(result.query.statuses, region.prose_name),
                    [esc(place + status + more) for place, status, _, more in parts],
                    cut=None if markdown else _cut_sites(parts),
                    floor=min(max((len(p[0]) for p in parts), default=1), 20)),
@@ -228,10 +228,10 @@ def footer(result: SearchResult) -> list[str]:
     if q.region is not None and q.effective_sort == "sites":
         lines.append(
             f"A region search: no distances. Ranked by the number of sites in "
-            f"{q.region.short_name} whose own status matches, most first, then by NCT ID."
+            f"{q.region.prose_name} whose own status matches, most first, then by NCT ID."
         )
     elif q.region is not None:
-        lines.append(f"A region search: no distances; only sites in {q.region.short_name} "
+        lines.append(f"A region search: no distances; only sites in {q.region.prose_name} "
                      "whose own status matches are counted.")
     elif result.near:
         lines.append(
@@ -253,7 +253,8 @@ def widen_tips(q: Query) -> list[str]:
         tips.append(f"the whole country ('{q.region.country_code}')")
     missing = [s for s in STATUS_GROUPS["open"] if s not in q.statuses]
     if q.statuses and missing:
-        adds = " and ".join(s.lower().replace("_", " ") for s in missing)
+        words = [s.lower().replace("_", " ") for s in missing]
+        adds = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
         tips.append(f"--status open (adds {adds})")
     used = [o for o, on in (("--phase", q.phases), ("--age", q.age is not None), ("--sex", q.sex),
                             ("--term", q.term.strip())) if on]

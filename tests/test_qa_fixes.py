@@ -1,0 +1,76 @@
+"""Found by a new-user pass over regions, NCT-ID text, empty-result hints and settings."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from trialfinder.cli import cli
+from trialfinder.finder import SearchResult
+from trialfinder.query import build_query
+from trialfinder.render import footer, widen_tips
+
+
+@pytest.mark.parametrize(("near", "phrase"), [
+    ("UK", "with a site in the United Kingdom"),
+    ("US", "with a site in the United States"),
+    ("Philippines", "with a site in the Philippines"),
+    ("Netherlands", "with a site in the Netherlands"),
+    ("Dominican Republic", "with a site in the Dominican Republic"),
+    ("France", "with a site in France"),
+    ("MA", "with a site in Massachusetts"),
+])
+def test_a_country_that_takes_the_article_reads_naturally(near, phrase):
+    query = build_query(near=near)
+    assert query.describe(2).endswith(phrase)
+    empty = footer(SearchResult(query=query, matches=[], total=0))
+    assert empty[0].endswith(phrase + ".")
+
+
+def test_the_region_heading_and_ranking_note_use_the_article():
+    from trialfinder.render import search_columns
+
+    query = build_query(near="UK")
+    result = SearchResult(query=query, matches=[], total=0)
+    headings = [c.header for c in search_columns(result)]
+    assert "Recruiting sites in the United Kingdom" in headings
+
+
+@pytest.mark.parametrize(("kwargs", "text"), [
+    ({"condition": "NCT05147220"}, "1 recruiting trial matching 'NCT05147220'"),
+    ({"interventions": ["NCT05147220"]}, "1 recruiting multiple sclerosis trial matching 'NCT05147220'"),
+    ({"term": "NCT05147220"}, "1 recruiting multiple sclerosis trial matching 'NCT05147220'"),
+])
+def test_nct_ids_given_as_condition_or_intervention_are_not_called_a_disease_or_drug(kwargs, text):
+    assert build_query(**kwargs).describe(1) == text
+
+
+def test_the_status_tip_lists_what_it_adds_as_a_sentence_would():
+    tips = widen_tips(build_query(statuses=["unknown"]))
+    assert "--status open (adds recruiting, not yet recruiting and enrolling by invitation)" in tips
+    tips = widen_tips(build_query())
+    assert "--status open (adds not yet recruiting and enrolling by invitation)" in tips
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("TRIALFINDER_TIMEOUT", "x"), ("TRIALFINDER_TIMEOUT", "0"), ("TRIALFINDER_TIMEOUT", "-5"),
+    ("TRIALFINDER_TIMEOUT", "nan"), ("TRIALFINDER_TRIES", "0"), ("TRIALFINDER_TRIES", "two"),
+    ("TRIALFINDER_TRIES", "2.5"),
+])
+def test_a_bad_timeout_or_tries_setting_is_exit_2_not_ignored(monkeypatch, name, value):
+    monkeypatch.setenv("TRIALFINDER_API_URL", "http://127.0.0.1:9/api/v2")  # never reached
+    monkeypatch.setenv(name, value)
+    run = CliRunner().invoke(cli, ["search", "-n", "Boston, MA"])
+    assert run.exit_code == 2, run.output
+    assert f"Error: {name}={value!r}" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_good_timeout_and_tries_settings_are_used(monkeypatch):
+    from trialfinder.client import Client
+
+    monkeypatch.setenv("TRIALFINDER_TIMEOUT", "7.5")
+    monkeypatch.setenv("TRIALFINDER_TRIES", "3")
+    client = Client("http://127.0.0.1:9/api/v2")
+    assert client.timeout == (10.0, 7.5)
+    assert client.retry.tries == 3
