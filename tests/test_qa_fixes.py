@@ -74,3 +74,12 @@ def test_good_timeout_and_tries_settings_are_used(monkeypatch):
     client = Client("http://127.0.0.1:9/api/v2")
     assert client.timeout == (10.0, 7.5)
     assert client.retry.tries == 3
+
+
+def test_a_note_never_echoes_a_bidi_override_from_the_typed_place():
+    from trialfinder.places import resolve_place
+
+    place = resolve_place("Bos\u202eton")
+    assert place.name.startswith("Boston, Massachusetts")
+    assert place.note is not None and "\u202e" not in place.note
+    assert "'Bos\\u202eton' matches" in place.note

@@ -376,7 +376,7 @@ def _city_result(db: sqlite3.Connection, text: str, hits: list[_City]) -> Place:
                 others.append(other)
         more = len(hits) - 1 - len(others)
         note = (
-            f"'{text}' matches {len(hits)} places; using the most populous, {display}"
+            f"{text!r} matches {len(hits)} places; using the most populous, {display}"
             + (f" (pop. {best.pop:,})" if best.pop else "")
             + ". Others: " + "; ".join(others) + (f"; and {more} more" if more else "")
             + ". Add a state or country to choose."
