@@ -83,3 +83,19 @@ def test_a_note_never_echoes_a_bidi_override_from_the_typed_place():
     assert place.name.startswith("Boston, Massachusetts")
     assert place.note is not None and "\u202e" not in place.note
     assert "'Bos\\u202eton' matches" in place.note
+
+
+def test_a_limited_list_without_a_known_total_reads_naturally():
+    from trialfinder.models import Trial
+    from trialfinder.ranking import match, rank
+
+    from .conftest import load_fixture
+
+    query = build_query(sort="posted", limit=2, statuses=["any"])
+    trials = [Trial.from_api(s) for s in load_fixture("constructed/search_btk_boston.json")["studies"]]
+    ranked = rank([m for m in (match(t, query) for t in trials) if m], "posted")
+    # A walk stopped early by --limit with a non-distance sort does not know the total.
+    result = SearchResult(query=query, matches=ranked[:2], total=None, truncated=True)
+    line = footer(result)[0]
+    assert "of more" not in line
+    assert line == "Showing the most recently posted 2 multiple sclerosis trials (any status); more match."

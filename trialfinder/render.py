@@ -221,8 +221,10 @@ def footer(result: SearchResult) -> list[str]:
     if result.truncated:
         which = {"distance": "nearest", "updated": "most recently updated",
                  "sites": "top"}.get(q.effective_sort, "most recently posted")
-        of = f"{result.total:,}" if result.total is not None else "more"
-        lines = [f"Showing the {which} {n:,} of {of} {q.describe()}."]
+        if result.total is not None:
+            lines = [f"Showing the {which} {n:,} of {result.total:,} {q.describe()}."]
+        else:  # the walk stopped early, so the total is not known
+            lines = [f"Showing the {which} {q.describe(n)}; more match."]
     else:
         lines = [f"{q.describe(n)}."]
     if q.region is not None and q.effective_sort == "sites":
