@@ -129,10 +129,10 @@ def _api_checks(
     working = [t for t, ok, _ in tried if ok]
     problems = "; ".join(f"{t.name}: {why}" for t, ok, why in tried if not ok)
     if version is None:
-        yield Check("api", False, f"{url} not reachable: {problems}")
+        yield Check("api", False, f"{url} gave no API answer: {problems}")
         yield Check("transport", False, "no transport gets through" + _install_hint())
-        yield Check("version", None, "skipped: the API is not reachable")
-        yield Check("fields", None, "skipped: the API is not reachable")
+        yield Check("version", None, "skipped: no API answer")
+        yield Check("fields", None, "skipped: no API answer")
         return
     yield Check("api", True, f"{url} answers")
     through = ", ".join(t.label for t in working)
