@@ -99,3 +99,9 @@ def test_a_limited_list_without_a_known_total_reads_naturally():
     line = footer(result)[0]
     assert "of more" not in line
     assert line == "Showing the most recently posted 2 multiple sclerosis trials (any status); more match."
+
+
+def test_the_unknown_status_reads_as_a_status_not_as_an_unknown_trial():
+    assert build_query(statuses=["unknown"]).describe(1) == "1 unknown-status multiple sclerosis trial"
+    assert build_query(statuses=["unknown", "recruiting"]).describe(2) == (
+        "2 unknown-status or recruiting multiple sclerosis trials")

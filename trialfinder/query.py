@@ -252,7 +252,8 @@ class Query:
         number first and the noun singular or plural to match (``'1 recruiting ... trial'``).
         """
         words = [] if count is None else [f"{count:,}"]
-        words.append(_either(s.lower().replace("_", " ") for s in self.statuses))
+        words.append(_either("unknown-status" if s == "UNKNOWN" else s.lower().replace("_", " ")
+                             for s in self.statuses))
         if self.phases:
             words.append("phase " + _either(phase_words(p) for p in self.phases))
         words.append(self.condition_text.strip())
