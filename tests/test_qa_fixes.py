@@ -105,3 +105,18 @@ def test_the_unknown_status_reads_as_a_status_not_as_an_unknown_trial():
     assert build_query(statuses=["unknown"]).describe(1) == "1 unknown-status multiple sclerosis trial"
     assert build_query(statuses=["unknown", "recruiting"]).describe(2) == (
         "2 unknown-status or recruiting multiple sclerosis trials")
+
+
+def test_the_summary_does_not_vouch_for_conditions_it_was_told_not_to_check():
+    from trialfinder.models import Trial
+    from trialfinder.ranking import match
+
+    from .conftest import load_fixture
+
+    query = build_query(statuses=["any"], include_off_condition=True)
+    trials = [Trial.from_api(s) for s in load_fixture("constructed/search_btk_boston.json")["studies"]]
+    result = SearchResult(query=query, matches=[m for m in (match(t, query) for t in trials) if m])
+    lines = footer(result)
+    assert any("--include-off-condition" in line and "not checked" in line for line in lines), lines
+    plain = footer(SearchResult(query=build_query(statuses=["any"]), matches=result.matches))
+    assert not any("not checked" in line for line in plain)

@@ -240,6 +240,9 @@ def footer(result: SearchResult) -> list[str]:
             "Distances are straight-line to each site's registered coordinates; "
             "only sites whose own status matches are counted."
         )
+    if q.include_off_condition and q.condition_text.strip():
+        lines.append(f"Conditions not checked (--include-off-condition): some of these trials may "
+                     f"not be about {q.condition_text.strip()}.")
     return lines + result.notes()
 
 
