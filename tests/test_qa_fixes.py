@@ -120,3 +120,23 @@ def test_the_summary_does_not_vouch_for_conditions_it_was_told_not_to_check():
     assert any("--include-off-condition" in line and "not checked" in line for line in lines), lines
     plain = footer(SearchResult(query=build_query(statuses=["any"]), matches=result.matches))
     assert not any("not checked" in line for line in plain)
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_every_heading_of_the_trial_page_is_underlined_to_its_length(width):
+    from trialfinder.models import Trial
+    from trialfinder.places import resolve_place
+    from trialfinder.render import trial_text
+
+    from .conftest import load_fixture
+
+    trial = Trial.from_api(load_fixture("constructed/study_NCT04458051.json"))
+    for place in (None, resolve_place("Boston, MA")):
+        lines = trial_text(trial, place, width=width).splitlines()
+        rules = [i for i, line in enumerate(lines) if line and set(line) <= {"-"} and i > 0
+                 and lines[i - 1] and not set(lines[i - 1]) <= {"-", " "}]
+        for i in rules:  # a heading is the lines since the last blank one; it may wrap
+            start = max(j for j in range(i) if not lines[j]) + 1
+            heading = lines[start:i]
+            assert len(lines[i]) == max(map(len, heading)) <= width, (heading, lines[i])
+        assert any(lines[i - 1].startswith("Sites (") or lines[i - 2].startswith("Sites (") for i in rules)

@@ -403,7 +403,8 @@ def trial_text(trial: Trial, place: Any = None, unit: str = "mi", width: int = 1
     sites = trial_sites(trial, place)
     if sites:
         order = f"nearest first from {place.name}" if place is not None else "in registry order"
-        out += ["", wrap(f"Sites ({len(sites)}, {order})", width), "-----"]
+        heading = wrap(f"Sites ({len(sites)}, {order})", width)
+        out += ["", heading, "-" * max(map(len, heading.splitlines()))]
         out.append(layout.render(fit(site_columns(trial, sites, place is not None, unit), width, SITE_PLAN)))
     return "\n".join(out) + "\n"
 
