@@ -135,10 +135,11 @@ def test_each_new_item_gives_contact_age_and_sex_and_link(api, smtp, config):
     assert "   Age and sex: 18 years to 55 years, all sexes" in perseus, perseus
     # The nearest open site is MGH: its own coordinator, not the Warsaw one listed first.
     assert ("   Contact: Boston Study Coordinator, 555-0112, mgh-ms-trials@example.org "
-            "(Massachusetts General Hospital site)") in perseus, perseus
+            "(site: Massachusetts General Hospital, Boston, MA)") in perseus, perseus
     assert perseus.endswith("https://clinicaltrials.gov/study/NCT04458051")
     assert "Age and sex: 18 years and over, all sexes" in item_block(plain, ORELA_SPMS)
-    assert "Contact: Site Coordinator Cambridge, 555-0151" in item_block(plain, ORELA_SPMS)
+    assert ("Contact: Site Coordinator Cambridge, 555-0151, icp022-naspms-cambridge@example.org "
+            "(site: Research Site, Cambridge, MA)") in item_block(plain, ORELA_SPMS)
     assert '<a href="tel:5550112">555-0112</a>' in html
     assert '<a href="mailto:mgh-ms-trials@example.org">mgh-ms-trials@example.org</a>' in html
     assert '<a href="https://clinicaltrials.gov/study/NCT04458051">https://clinicaltrials.gov/study/NCT04458051</a>' in html
@@ -156,7 +157,7 @@ def test_without_a_site_contact_the_central_contact_is_given(api, smtp, config):
     api.set_studies(studies)
     assert run(config, api).exit_code == 0
     plain, _ = mail_parts(smtp.messages[0].message)
-    assert ("Contact: Trial Transparency Team, 555-0100, trials@example.org (the study's central contact)"
+    assert ("Contact: Trial Transparency Team, 555-0100, trials@example.org (central contact for the study)"
             in item_block(plain, PERSEUS))
 
 

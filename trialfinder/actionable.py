@@ -9,7 +9,7 @@ e-mail shows, by ID, so a run with no news fetches nothing more.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ class ContactInfo:
     name: str
     phone: str
     email: str
-    where: str  # "Massachusetts General Hospital, Boston, MA site" or "the study's central contact"
+    where: str  # "site: Massachusetts General Hospital, Boston, MA" or "central contact for the study"
 
     @property
     def mailto(self) -> str | None:
@@ -48,7 +48,7 @@ class ContactInfo:
         return ("+" if number.startswith("+") else "") + re.sub(r"\D", "", number)
 
     def text(self) -> str:
-        """``'Jane Roe, 617-555-0100, jroe@example.org (Massachusetts General Hospital site)'``."""
+        """``'Jane Roe, 617-555-0100, jroe@example.org (site: Massachusetts General Hospital, Boston, MA)'``."""
         parts = [p for p in (self.name, self.phone, self.email) if p]
         return f"{', '.join(parts)} ({self.where})"
 
@@ -78,26 +78,24 @@ def _usable(contacts: Iterable[Contact]) -> list[Contact]:
     return sorted(reachable, key=lambda c: c.role not in ("CONTACT", ""))
 
 
-def best_contact(trial: Trial, site_key: str | None, key_of: Any) -> ContactInfo | None:
+def best_contact(trial: Trial, site_key: str | None, key_of: Callable[[Site], str],
+                 label_of: Callable[[Site], str]) -> ContactInfo | None:
     """The nearest open site's contact, else the central contact, else a named person, else None.
 
-    ``site_key`` names the nearest site (``key_of(site)`` computes the same key).
+    ``site_key`` names the nearest site (``key_of(site)`` computes the same key);
+    ``label_of(site)`` names it for a reader.
     """
     site = next((s for s in trial.sites if site_key and key_of(s) == site_key and s.contacts), None)
-    site_label = _site_where(site) if site else ""
+    site_label = f"site: {label_of(site)}" if site else ""
     for contacts, where in ((site.contacts if site else (), site_label),
-                            (trial.central_contacts, "the study's central contact")):
+                            (trial.central_contacts, "central contact for the study")):
         usable = _usable(contacts)
         if usable:
             c = usable[0]
             return ContactInfo(c.name, c.phone, c.email, where)
     named = [(c, site_label) for c in (site.contacts if site else ()) if c.name]
-    named += [(c, "the study's central contact") for c in trial.central_contacts if c.name]
+    named += [(c, "central contact for the study") for c in trial.central_contacts if c.name]
     if named:
         c, where = named[0]
         return ContactInfo(c.name, "", "", where)
     return None
-
-
-def _site_where(site: Site) -> str:
-    return f"{site.facility or site.city or 'nearest'} site"

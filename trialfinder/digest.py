@@ -263,7 +263,7 @@ def add_contacts(client: Client, items: list[Item]) -> None:
     for item in items:
         trial = records.get(item.nct_id)
         nearest = item.snapshot.get("nearest") or {}
-        item.contact = best_contact(trial, nearest.get("key"), site_key) if trial else None
+        item.contact = best_contact(trial, nearest.get("key"), site_key, site_label) if trial else None
 
 
 def gone_why(previous: dict[str, Any], trial: Trial | None) -> str:

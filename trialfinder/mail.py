@@ -142,7 +142,7 @@ def html_body(digest: Digest) -> str:
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
         f"<title>{e(subject(digest))}</title></head>",
         f"<body style=\"{_BODY}\"><div style=\"max-width:720px;margin:0 auto\">",
-        f"<h1 style=\"font-size:20px;line-height:1.3;margin:0 0 8px\">{e(heading[0])}</h1>",
+        f"<h1 style=\"font-size:19px;line-height:1.3;margin:0 0 8px\">{e(heading[0])}</h1>",
         f"<p style=\"margin:0 0 8px\">{e(heading[1])}</p>",
     ]
     for kind, title in SECTIONS:
@@ -192,7 +192,8 @@ def _html_contact(contact: ContactInfo | None) -> str:
     parts = [e(contact.name)] if contact.name else []
     if contact.phone:
         tel = contact.tel
-        parts.append(f"<a href=\"tel:{e(tel)}\">{e(contact.phone)}</a>" if tel else e(contact.phone))
+        phone = f"<a href=\"tel:{e(tel)}\">{e(contact.phone)}</a>" if tel else e(contact.phone)
+        parts.append(f"<span style=\"white-space:nowrap\">{phone}</span>")
     if contact.email:
         mailto = contact.mailto
         parts.append(f"<a href=\"mailto:{e(mailto)}\">{e(contact.email)}</a>" if mailto else e(contact.email))
