@@ -268,7 +268,7 @@ def describe_failure(exc: BaseException, smtp: SmtpConfig, stage: str = "send") 
     if isinstance(exc, socket.gaierror):
         return f"cannot find the mail server {smtp.host!r}: {exc.strerror or 'name lookup failed'} (check smtp.host)"
     if isinstance(exc, ConnectionRefusedError):
-        return f"{where} refused the connection (is the host and port right, and the server running?)"
+        return f"{where} refused the connection (are the host and port right, and is the server running?)"
     silent = isinstance(exc, (TimeoutError, smtplib.SMTPServerDisconnected))
     if silent and stage == "connect" and smtp.security != "ssl":
         return (f"{where} did not greet within {smtp.timeout:g} s; {_security_hint(smtp, plain=False)}")
