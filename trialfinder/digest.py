@@ -177,8 +177,10 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
 # -- building a digest -----------------------------------------------------------
 
 
-def lookup(client: Client, nct_ids: list[str], fields: tuple[str, ...] = (*SEARCH_FIELDS, "WhyStopped"),
-           ) -> dict[str, Trial]:
+LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped")  # the search's projection, and why a trial stopped
+
+
+def lookup(client: Client, nct_ids: list[str], fields: tuple[str, ...] = LOOKUP_FIELDS) -> dict[str, Trial]:
     """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent."""
     found: dict[str, Trial] = {}
     wanted = ",".join(fields)
