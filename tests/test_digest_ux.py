@@ -182,12 +182,14 @@ def test_a_run_with_no_news_fetches_no_contacts(api, smtp, config):
 
 def test_subject_counts_what_this_email_holds_and_what_is_to_come(api, smtp, tmp_path):
     config = write_config(tmp_path / "c.toml", smtp.port, limit="2")
-    assert run(config, api).exit_code == 0
+    result = run(config, api)
+    assert result.exit_code == 0
+    assert "btk-boston: 2 new, 0 changed, 0 gone (1 more in the next digest): sent to" in result.stderr
     first = smtp.messages[0].message
     assert first["Subject"] == "trialfinder: 2 of 3 new MS trials near Boston, MA, the rest in the next digest"
     plain, _ = mail_parts(first)
     assert "3 new, 0 changed, 0 no longer matching (first digest); 3 trials match now." in plain
-    assert "This e-mail holds the first 2; the other 1 follow in the next digest." in plain
+    assert "This e-mail holds the first 2; the other 1 follows in the next digest." in plain
     assert "1 more item did not fit in this e-mail" in plain
     assert run(config, api).exit_code == 0
     assert smtp.messages[1].message["Subject"] == "trialfinder: 1 new MS trial near Boston, MA"

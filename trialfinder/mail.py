@@ -81,8 +81,9 @@ def _heading(digest: Digest) -> list[str]:
     now = f"{digest.matching} trial matches" if digest.matching == 1 else f"{digest.matching} trials match"
     line = f"{new} new, {changed} changed, {gone} no longer matching{since}; {now} now."
     if digest.deferred:
+        follow = "follows" if digest.deferred == 1 else "follow"
         line += (f" This e-mail holds the first {len(digest.items)}; the other {digest.deferred} "
-                 f"follow in {_next_digests(digest)}.")
+                 f"{follow} in {_next_digests(digest)}.")
     lines.append(line)
     return lines
 

@@ -184,6 +184,8 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 note(f"warning: search {saved.name!r}: {warning}")
             new, changed, gone = news.counts()
             summary = f"{saved.name}: {new} new, {changed} changed, {gone} gone"
+            if news.deferred:
+                summary += f" ({news.deferred} more in the next digest)"
             if baseline:
                 digests.record(state, news, "baseline")
                 note(f"{saved.name}: recorded {news.matching} current matches as already reported")
