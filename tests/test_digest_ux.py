@@ -190,7 +190,7 @@ def test_subject_counts_what_this_email_holds_and_what_is_to_come(api, smtp, tmp
     plain, _ = mail_parts(first)
     assert "3 new, 0 changed, 0 no longer matching (first digest); 3 trials match now." in plain
     assert "This e-mail holds the first 2; the other 1 follows in the next digest." in plain
-    assert "1 more item did not fit in this e-mail" in plain
+    assert "1 more item did not fit in this e-mail; it follows in the next digest." in plain
     assert run(config, api).exit_code == 0
     assert smtp.messages[1].message["Subject"] == "trialfinder: 1 new MS trial near Boston, MA"
 

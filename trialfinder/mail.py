@@ -91,8 +91,8 @@ def _heading(digest: Digest) -> list[str]:
 def _footer(digest: Digest) -> list[str]:
     lines = []
     if digest.deferred:
-        items = "item did" if digest.deferred == 1 else "items did"
-        lines.append(f"{digest.deferred} more {items} not fit in this e-mail; they follow in {_next_digests(digest)}.")
+        items, follow = ("item did", "it follows") if digest.deferred == 1 else ("items did", "they follow")
+        lines.append(f"{digest.deferred} more {items} not fit in this e-mail; {follow} in {_next_digests(digest)}.")
     lines.append(f"All current matches on ClinicalTrials.gov: {website_link(digest)}")
     lines.append("Distances are straight-line to each site's registered coordinates. Ask the study "
                  "team and your neurologist whether a trial suits you.")
