@@ -178,6 +178,7 @@ def test_a_run_with_no_news_fetches_no_contacts(api, smtp, config):
     result = run(config, api)
     assert "no e-mail" in result.stderr
     assert [r for r in api.requests if "filter.ids" in r.params] == []
+    assert api.requests and not [r for r in api.requests if "Contact" in r.params.get("fields", "")]
 
 
 def test_subject_counts_what_this_email_holds_and_what_is_to_come(api, smtp, tmp_path):
