@@ -22,6 +22,7 @@ from .exceptions import (
     Forbidden,
     InvalidResponse,
     NotFound,
+    ShortWalk,
     TransportError,
     error_for,
 )
@@ -203,7 +204,7 @@ class Client:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         if total is not None and count < total:
-            raise InvalidResponse(f"the walk ended after {count} of {total} studies", url)
+            raise ShortWalk(count, total, url)
 
     # -- transport ---------------------------------------------------------
 

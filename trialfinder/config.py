@@ -37,6 +37,7 @@ SEARCH_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "age": ((int,), "a whole number of years"),
     "sex": ((str,), "\"female\" or \"male\""),
     "limit": ((int,), "a whole number"),
+    "include_off_condition": ((bool,), "true or false"),
 }
 SMTP_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "host": ((str,), "a host name"),
@@ -227,6 +228,7 @@ def _parse_search(table: dict[str, Any], index: int, fail: Any) -> SavedSearch:
             age=options.get("age"),
             sex=options.get("sex"),
             limit=options.get("limit"),
+            include_off_condition=bool(options.get("include_off_condition", False)),
         )
     except InputError as exc:
         raise fail(where, str(exc)) from None

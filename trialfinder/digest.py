@@ -16,7 +16,7 @@ from .client import Client
 from .config import SavedSearch
 from .exceptions import RecordError
 from .finder import search
-from .models import Site, Trial
+from .models import Site, Trial, normalise_nct_id
 from .query import SEARCH_FIELDS
 from .ranking import Match, NearbySite, match, site_status
 from .render import distance_label, phase_label, site_label, status_label
@@ -57,6 +57,8 @@ class Digest:
     deferred: int = 0  # items beyond the cap, left for the next digest
     totals: tuple[int, int, int] | None = None  # new, changed, gone before the cap (None: no cap hit)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the e-mail's footer: trials left out
+    retire: dict[str, str | None] = field(default_factory=dict)  # ID -> the ID it waits for, if any
 
     @property
     def items(self) -> list[Item]:
@@ -77,7 +79,8 @@ class Digest:
         shown = {i.nct_id for i in self.items}
         held = set(self.snapshots) - shown - self.unchanged
         current = {k: v for k, v in self.snapshots.items() if k not in held}
-        return current, [i.nct_id for i in self.gone]
+        retired = [k for k, after in self.retire.items() if after is None or after not in held]
+        return current, [i.nct_id for i in self.gone] + retired
 
 
 # -- snapshots: what a digest says about a trial ---------------------------------
@@ -177,11 +180,16 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
 # -- building a digest -----------------------------------------------------------
 
 
-LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped")  # the search's projection, and why a trial stopped
+# The search's projection, why a trial stopped, and its former numbers (a renumbered trial).
+LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped", "NCTIdAlias")
 
 
 def lookup(client: Client, nct_ids: list[str], fields: tuple[str, ...] = LOOKUP_FIELDS) -> dict[str, Trial]:
-    """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent."""
+    """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent.
+
+    ``filter.ids`` also matches a study's former numbers (``NCTIdAlias``): a record
+    found under another number is filed under each asked ID it is an alias of.
+    """
     found: dict[str, Trial] = {}
     wanted = ",".join(fields)
     for start in range(0, len(nct_ids), LOOKUP_CHUNK):
@@ -192,6 +200,8 @@ def lookup(client: Client, nct_ids: list[str], fields: tuple[str, ...] = LOOKUP_
             except RecordError:
                 continue
             found[trial.nct_id] = trial
+            for alias in aliases_of(record):
+                found.setdefault(alias, trial)
     return found
 
 
@@ -205,6 +215,8 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     unit = query.radius.unit
     radius = str(query.radius)
     result = search(client, query, keep_sites=True)  # a lost site's fate needs the full list
+    if result.short is not None:  # restarted once and still short: never "no longer matching"
+        raise result.short
     reported: dict[str, Reported] = state.reported(saved.name)
     current = {m.trial.nct_id: m for m in result.matches}
     snapshots = {nct_id: snapshot(m) for nct_id, m in current.items()}
@@ -227,13 +239,31 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
             unchanged.add(nct_id)
 
     warnings = []
-    dropped = [nct_id for nct_id, r in reported.items() if r.active and nct_id not in current]
+    off = {m.trial.nct_id for m in result.off_condition}
+    retire: dict[str, str | None] = {k: None for k, r in reported.items() if r.active and k in off}
+    notes = result.notes("include_off_condition = true")
+    if retire:
+        were = "1 trial reported before is" if len(retire) == 1 else f"{len(retire)} trials reported before are"
+        notes.append(f"{were} left out from now on, not as no longer matching: "
+                     f"{'its' if len(retire) == 1 else 'their'} conditions are not {query.condition_text.strip()}.")
+    dropped = [k for k, r in reported.items() if r.active and k not in current and k not in off]
     gone = []
     if dropped and result.skipped:
         warnings.append(f"{len(result.skipped)} records could not be read; not reporting any trial as "
                         "no longer matching this time")
         dropped = []
     records = lookup(client, dropped) if dropped else {}
+    for old, record in sorted(records.items()):
+        if old not in dropped or record.nct_id == old:
+            continue
+        if record.nct_id in current:  # renumbered, and still matching under its new number
+            dropped.remove(old)
+            retire[old] = record.nct_id
+            renumbered(old, reported[old].snapshot, current[record.nct_id], new, changed, unit, radius)
+            unchanged.discard(record.nct_id)
+        elif record.nct_id in off:  # renumbered, and left out as off-condition
+            dropped.remove(old)
+            retire[old] = None
     for nct_id in sorted(dropped):
         prev = reported[nct_id].snapshot
         trial = records.get(nct_id)
@@ -242,7 +272,7 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
                          gone_why(prev, trial), gone_reasons(prev, trial, saved), prev))
 
     digest = Digest(saved, new, changed, gone, len(current), last_run, snapshots, unchanged,
-                    warnings=warnings)
+                    warnings=warnings, notes=notes, retire=retire)
     cap = min(max_items, saved.query.limit or max_items)
     if len(digest.items) > cap:
         keep = digest.items[:cap]
@@ -280,6 +310,32 @@ def gone_why(previous: dict[str, Any], trial: Trial | None) -> str:
         return " · ".join(p for p in (drugs, f"phase {phase_label(previous.get('phases', []))}", was) if p)
     parts = [drugs, f"phase {phase_label(list(trial.phases))}", status_label(trial.status)]
     return " · ".join(p for p in parts if p)
+
+
+def aliases_of(record: Any) -> list[str]:
+    """A raw record's former NCT numbers (``identificationModule.nctIdAliases``), normalised."""
+    ident = record.get("protocolSection", {}).get("identificationModule", {}) if isinstance(record, dict) else {}
+    aliases = ident.get("nctIdAliases") if isinstance(ident, dict) else None
+    found = []
+    for alias in aliases if isinstance(aliases, list) else []:
+        try:
+            found.append(normalise_nct_id(str(alias)))
+        except ValueError:
+            continue
+    return found
+
+
+def renumbered(old: str, before: dict[str, Any], m: Match, new: list[Item], changed: list[Item],
+               unit: str, radius: str) -> None:
+    """A reported trial now matches under a new number: a change, never new and gone."""
+    nct_id = m.trial.nct_id
+    snap = snapshot(m)
+    new[:] = [i for i in new if i.nct_id != nct_id]
+    changed[:] = [i for i in changed if i.nct_id != nct_id]
+    lines = [f"renumbered on ClinicalTrials.gov: {old} is now {nct_id}",
+             *changes(before, snap, m.trial, unit)]
+    changed.append(Item("changed", nct_id, m.trial.short_title, m.trial.url, why(snap, unit, radius),
+                        lines, snap))
 
 
 def _posted(trial: Trial, last_run: str | None) -> str:

@@ -122,6 +122,14 @@ class InvalidResponse(ServiceError):
         super().__init__(message)
 
 
+class ShortWalk(InvalidResponse):
+    """A walk of pages ended short of the announced total: the data changed mid-walk."""
+
+    def __init__(self, count: int, total: int, url: str = "") -> None:
+        super().__init__(f"the walk ended after {count} of {total} studies (the data changed mid-walk)", url)
+        self.count, self.total = count, total
+
+
 class RecordError(TrialfinderError, ValueError):
     """A study record from the API lacks a field trialfinder cannot do without."""
 

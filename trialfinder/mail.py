@@ -89,7 +89,7 @@ def _heading(digest: Digest) -> list[str]:
 
 
 def _footer(digest: Digest) -> list[str]:
-    lines = []
+    lines = list(digest.notes)
     if digest.deferred:
         items, follow = ("item did", "it follows") if digest.deferred == 1 else ("items did", "they follow")
         lines.append(f"{digest.deferred} more {items} not fit in this e-mail; {follow} in {_next_digests(digest)}.")

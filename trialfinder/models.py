@@ -118,6 +118,8 @@ class Trial:
     phases: tuple[str, ...] = ()
     study_type: str = ""
     conditions: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    condition_meshes: tuple[str, ...] = ()  # MeSH terms, then their ancestors
     interventions: tuple[Intervention, ...] = ()
     sponsor: str = ""
     min_age: str = ""
@@ -155,6 +157,8 @@ class Trial:
         arms = _mapping(protocol.get("armsInterventionsModule"))
         sponsor = _mapping(_mapping(protocol.get("sponsorCollaboratorsModule")).get("leadSponsor"))
         healthy = elig.get("healthyVolunteers")
+        conditions = _mapping(protocol.get("conditionsModule"))
+        browse = _mapping(_mapping(study.get("derivedSection")).get("conditionBrowseModule"))
         return cls(
             nct_id=raw_id.strip(),
             title=_line(ident.get("briefTitle")),
@@ -163,7 +167,12 @@ class Trial:
             status=_enum(status.get("overallStatus")) or "",
             phases=tuple(p for p in map(_enum, _list(design.get("phases"))) if p),
             study_type=_enum(design.get("studyType")) or "",
-            conditions=_lines(_mapping(protocol.get("conditionsModule")).get("conditions")),
+            conditions=_lines(conditions.get("conditions")),
+            keywords=_lines(conditions.get("keywords")),
+            condition_meshes=tuple(
+                t for key in ("meshes", "ancestors")
+                for t in (_line(m.get("term")) for m in _list_of_mappings(browse.get(key))) if t
+            ),
             interventions=tuple(
                 Intervention(
                     name=_line(i.get("name")),

@@ -24,14 +24,21 @@ STATUSES = (
     "COMPLETED", "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE",
     "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
 )
+# Statuses of a whole study that no site ever has (the spec's RecruitmentStatus enum
+# lacks them): a site of such a study is judged by the study's status (ranking.site_status).
+STUDY_ONLY_STATUSES = frozenset(
+    {"UNKNOWN", "WITHHELD", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING"}
+)
 STATUS_GROUPS = {"open": ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")}
 PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
 SEXES = ("female", "male")
 
 # The projection the search output needs (REFERENCE.md s4.2). Site contacts are
 # deliberately absent: the summary does not show them, and they triple the size.
+# Keyword and the condition MeSH terms decide whether a trial is on condition (conditions.py).
 SEARCH_FIELDS = (
     "NCTId", "BriefTitle", "Acronym", "OverallStatus", "Phase", "StudyType", "Condition",
+    "Keyword", "ConditionMeshTerm", "ConditionAncestorTerm",
     "InterventionName", "InterventionOtherName", "LeadSponsorName",
     "MinimumAge", "MaximumAge", "Sex", "StudyFirstPostDate", "LastUpdatePostDate",
     "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
@@ -133,6 +140,7 @@ class Query:
     radius: Radius = field(default_factory=lambda: Radius(100.0))
     sort: str = "distance"
     limit: int | None = None
+    include_off_condition: bool = False  # keep trials whose conditions are not the one asked
 
     def __post_init__(self) -> None:
         if self.age is not None and not 0 <= self.age <= 125:
@@ -146,6 +154,8 @@ class Query:
         for status in self.statuses:
             if status not in STATUSES:
                 raise InputError(f"unknown status {status!r}")
+        if any(self._id_groups()) and not self.nct_ids:
+            raise InputError("the NCT IDs given as --condition, --term or --intervention have none in common")
 
     def with_(self, **changes: object) -> Query:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -161,18 +171,44 @@ class Query:
         """Distance sorting needs a place; without one, the most recently updated come first."""
         return "updated" if self.sort == "distance" and self.place is None else self.sort
 
+    @property
+    def nct_ids(self) -> tuple[str, ...]:
+        """NCT IDs given as the whole text of the condition, the term or the interventions.
+
+        A ``query.*`` value of only NCT IDs makes the registry ignore every filter
+        (REFERENCE.md s3), so such text is sent as ``filter.ids`` instead, with the
+        filters kept. IDs from several texts must all hold: their intersection.
+        """
+        groups = [g for g in self._id_groups() if g]
+        return tuple(i for i in groups[0] if all(i in g for g in groups[1:])) if groups else ()
+
+    def _id_groups(self) -> list[tuple[str, ...]]:
+        groups = [nct_ids_in(t) for t in (self.condition, self.term)]
+        if self.interventions and self.drug_class is None:
+            groups.append(nct_ids_in(" ".join(self.interventions)))
+        return groups
+
+    @property
+    def condition_text(self) -> str:
+        """The condition as words to search and check trials against ('' for an NCT ID)."""
+        return "" if nct_ids_in(self.condition) else self.condition
+
     def params(self) -> dict[str, str]:
         """The ``GET /studies`` parameters (without paging) that express this query."""
         params: dict[str, str] = {}
-        condition = essie.plain_words(self.condition)
+        condition = essie.plain_words(self.condition_text)
         if condition:
             params["query.cond"] = condition
-        intr = essie.any_of([t for d in self.drugs for t in d.terms])
+        drugs = [] if self.drug_class is None and nct_ids_in(" ".join(self.interventions)) else self.drugs
+        intr = essie.any_of([t for d in drugs for t in d.terms])
         if intr:
             params["query.intr"] = intr
-        term = essie.plain_words(self.term)
+        term = "" if nct_ids_in(self.term) else essie.plain_words(self.term)
         if term:
             params["query.term"] = term
+        ids = self.nct_ids
+        if ids:
+            params["filter.ids"] = ",".join(ids)
         if self.statuses:
             params["filter.overallStatus"] = ",".join(self.statuses)
         if self.place is not None:
@@ -231,6 +267,7 @@ def build_query(
     sex: str | None = None,
     sort: str = "distance",
     limit: int | None = None,
+    include_off_condition: bool = False,
 ) -> Query:
     """A Query from the values a person types (CLI options, config keys); InputError if bad.
 
@@ -264,7 +301,25 @@ def build_query(
         radius=radius or Radius(100.0),
         sort=sort,
         limit=limit,
+        include_off_condition=include_off_condition,
     )
+
+
+_NCT_ONLY = re.compile(r"^[\s,;|]*(?:[Nn][Cc][Tt]0*[1-9]\d{0,7}[\s,;|]*)+$")
+
+
+def nct_ids_in(text: str) -> tuple[str, ...]:
+    """The NCT IDs when ``text`` is nothing but NCT IDs (``'NCT04458051, nct5147220'``), else ()."""
+    if not _NCT_ONLY.match(text):
+        return ()
+    from .models import normalise_nct_id
+
+    ids: list[str] = []
+    for part in re.split(r"[\s,;|]+", text.strip(" ,;|\t\n")):
+        nct_id = normalise_nct_id(part)
+        if nct_id not in ids:
+            ids.append(nct_id)
+    return tuple(ids)
 
 
 def _number(value: float, digits: int = 3) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .drugclasses import matched_drugs
 from .models import Site, Trial
-from .query import KM_PER_MILE, Query
+from .query import KM_PER_MILE, STUDY_ONLY_STATUSES, Query
 
 EARTH_RADIUS_MI = 3958.8
 
@@ -100,8 +100,19 @@ def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
     return keep
 
 
+# A site status no later study status can undo: such a site stays closed.
+CLOSED_SITE_STATUSES = frozenset({"WITHDRAWN", "TERMINATED", "COMPLETED"})
+
+
 def site_status(site: Site, trial: Trial) -> str:
-    """A site's own status, or the study's overall status when the site has none."""
+    """A site's own status, or the study's overall status when the site has none.
+
+    A study whose status exists only for whole studies (UNKNOWN, WITHHELD, ...) lends
+    it to its sites, whose own statuses are stale; a site withdrawn, terminated or
+    completed stays so.
+    """
+    if trial.status in STUDY_ONLY_STATUSES and site.status not in CLOSED_SITE_STATUSES:
+        return trial.status
     return site.status or trial.status
 
 

@@ -140,7 +140,7 @@ def footer(result: SearchResult) -> list[str]:
             tips.append("no drug filter")
         if tips:
             lines.append("Try " + ", or ".join(tips) + ".")
-        return lines
+        return lines + result.notes()
     shown = f"{n} {'trial' if n == 1 else 'trials'}"
     if result.truncated:
         shown = f"First {n} {q.effective_sort}-ranked trials (--limit)"
@@ -150,7 +150,7 @@ def footer(result: SearchResult) -> list[str]:
             "Distances are straight-line to each site's registered coordinates; "
             "only sites whose own status matches are counted."
         )
-    return lines
+    return lines + result.notes()
 
 
 def search_table(result: SearchResult) -> str:

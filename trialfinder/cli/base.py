@@ -172,6 +172,9 @@ def search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Only trials whose age limits include this age."),
         click.option("--sex", type=click.Choice(["female", "male"], case_sensitive=False),
                      help="Only trials open to this sex."),
+        click.option("--include-off-condition", is_flag=True,
+                     help="Also show trials the registry matched whose conditions, keywords and "
+                          "MeSH terms do not name --condition (left out by default)."),
     ]
     for option in reversed(options):
         fn = option(fn)

@@ -182,6 +182,8 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 continue
             for warning in news.warnings:
                 note(f"warning: search {saved.name!r}: {warning}")
+            for line in news.notes:
+                note(f"note: search {saved.name!r}: {line}")
             new, changed, gone = news.counts()
             summary = f"{saved.name}: {new} new, {changed} changed, {gone} gone"
             if news.deferred:

@@ -46,9 +46,13 @@ def search(fmt: str, api_url: str | None, **options: Any) -> None:
     with service_errors():
         result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"))
     click.echo(render_search(result, fmt), nl=False)
+    for warning in result.warnings:
+        note(f"warning: {warning}")
     if fmt in ("json", "csv"):
         count = len(result.matches)
         note(f"{count} {'trial' if count == 1 else 'trials'}: {query.describe()}.")
+        for line in result.notes():
+            note(line)
 
 
 @cli.command()
