@@ -28,6 +28,7 @@ class SearchResult:
     condition_note: str = ""  # why trials were not checked against the condition, if they were not
     short: ShortWalk | None = None  # set when the walk came up short of the total, even restarted
     warnings: list[str] = field(default_factory=list)
+    total: int | None = None  # matches before --limit cut them, when the walk saw them all
 
     @property
     def near(self) -> bool:
@@ -47,6 +48,7 @@ def search(
     *,
     on_skip: Callable[[str], None] | None = None,
     keep_sites: bool = False,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> SearchResult:
     """Run ``query`` against the API and rank what comes back.
 
@@ -61,7 +63,8 @@ def search(
     unless ``query.include_off_condition``. A walk that comes up short of the
     announced total (the data changed mid-walk) is restarted once; if it is short
     again, the answer merges both walks (the later record wins), with ``short`` set
-    and a warning.
+    and a warning. ``on_progress(fetched, total)`` is called as each page of
+    studies arrives (``total`` as the API counted it, if it did).
     """
     site_filter = None if keep_sites else raw_site_filter(query)
     params = query.params()
@@ -73,7 +76,8 @@ def search(
     may_stop_early = sort != "distance" and query.limit is not None
     check = ConditionCheck("" if query.include_off_condition else query.condition_text)
     surely_on, first = 0, dict[str, Match]()
-    for record in walk_twice(client, params, result, prefetch=not may_stop_early):
+    stopped_early = False
+    for record in walk_twice(client, params, result, prefetch=not may_stop_early, on_page=on_progress):
         if record is RESTART:  # the data changed mid-walk: walk again; the later record wins
             first, matches, seen, surely_on = {m.trial.nct_id: m for m in matches}, [], set(), 0
             continue
@@ -97,11 +101,13 @@ def search(
         matches.append(found)
         surely_on += check.surely_on(trial)  # trials left out below must not end the walk
         if sort != "distance" and query.limit is not None and surely_on > query.limit:
+            stopped_early = True
             break
     if result.short is not None:  # short twice: what only the first walk saw counts too
         matches += [m for nct_id, m in first.items() if nct_id not in seen]
     matches = on_condition(check, matches, result, keep_sites)
     ranked = rank(matches, sort)
+    result.total = None if stopped_early else len(ranked)
     if query.limit is not None and len(ranked) > query.limit:
         ranked = ranked[: query.limit]
         result.truncated = True

@@ -39,7 +39,7 @@ SEXES = ("female", "male")
 SEARCH_FIELDS = (
     "NCTId", "BriefTitle", "Acronym", "OverallStatus", "Phase", "StudyType", "Condition",
     "Keyword", "ConditionMeshTerm", "ConditionAncestorTerm",
-    "InterventionName", "InterventionOtherName", "LeadSponsorName",
+    "InterventionName", "InterventionType", "InterventionOtherName", "LeadSponsorName",
     "MinimumAge", "MaximumAge", "Sex", "StudyFirstPostDate", "LastUpdatePostDate",
     "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
     "LocationStatus", "LocationGeoPoint",
@@ -239,18 +239,45 @@ class Query:
             parts.append(f'(AREA[Sex]{self.sex.upper()} OR AREA[Sex]"ALL" OR AREA[Sex]MISSING)')
         return " AND ".join(parts)
 
-    def describe(self) -> str:
-        """A short human summary: ``'recruiting multiple sclerosis trials of BTK inhibitors'``."""
-        statuses = " or ".join(s.lower().replace("_", " ") for s in self.statuses) or "any status"
-        what = f"{statuses} {self.condition.strip() or 'any condition'} trials"
+    def describe(self, count: int | None = None) -> str:
+        """Every filter in words: ``'recruiting phase 3 multiple sclerosis trials of BTK
+        inhibitors open to women aged 45 within 150 mi of Boston'``; with ``count``, that
+        number first and the noun singular or plural to match (``'1 recruiting ... trial'``).
+        """
+        words = [] if count is None else [f"{count:,}"]
+        words.append(_either(s.lower().replace("_", " ") for s in self.statuses))
+        if self.phases:
+            words.append("phase " + _either(phase_words(p) for p in self.phases))
+        words.append(self.condition.strip())
+        words.append("trial" if count == 1 else "trials")
+        what = " ".join(w for w in words if w)
         names = ([self.drug_class.name] if self.drug_class else []) + list(self.interventions)
         if names:
-            what += " of " + " or ".join(names)
+            what += " of " + _either(names)
         if self.term.strip():
             what += f" matching {self.term.strip()!r}"
+        if not self.statuses:
+            what += " (any status)"
+        if self.age is not None or self.sex:
+            who = {"female": "women", "male": "men"}.get(self.sex or "", "")
+            age = f"age {self.age}" if not who else f"aged {self.age}"
+            what += " open to " + " ".join(w for w in (who, age if self.age is not None else "") if w)
         if self.place is not None:
             what += f" within {self.radius} of {self.place.name}"
         return what
+
+
+def phase_words(phase: str) -> str:
+    """``'PHASE2'`` -> ``'2'``, ``'EARLY_PHASE1'`` -> ``'early 1'``, ``'NA'`` -> ``'n/a'``."""
+    return {"NA": "n/a", "EARLY_PHASE1": "early 1"}.get(phase, phase.removeprefix("PHASE"))
+
+
+def _either(items: Iterable[str]) -> str:
+    """``['a']`` -> ``'a'``; ``['a', 'b', 'c']`` -> ``'a, b or c'``."""
+    values = list(items)
+    if len(values) <= 2:
+        return " or ".join(values)
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def build_query(

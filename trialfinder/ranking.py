@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .drugclasses import matched_drugs
-from .models import Site, Trial
+from .models import Site, Trial, nulls
 from .query import KM_PER_MILE, STUDY_ONLY_STATUSES, Query
 
 EARTH_RADIUS_MI = 3958.8
@@ -43,11 +43,11 @@ class NearbySite:
 
     def as_dict(self) -> dict[str, Any]:
         s = self.site
-        return {
+        return nulls({
             "facility": s.facility, "city": s.city, "state": s.state, "zip": s.zip,
             "country": s.country, "status": self.status, "lat": s.lat, "lon": s.lon,
             "distance_mi": round(self.distance_mi, 1), "distance_km": round(self.distance_km, 1),
-        }
+        })
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
@@ -28,31 +29,84 @@ class InputFailure(click.ClickException):
 class TrialfinderGroup(click.Group):
     """A group whose errors are always one line on stderr, with the documented exit status."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _output_errors():  # --help is written while the arguments are parsed
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _output_errors():
+            return super().invoke(ctx)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         standalone = kwargs.pop("standalone_mode", True)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+            if standalone:
+                sys.stdout.flush()  # a full disk shows here, not in the interpreter's last flush
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # bare `trialfinder` or `trialfinder config`: the help is the answer, not an error
+            if not standalone:
+                raise
+            try:
+                click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+                sys.stdout.flush()
+            except OSError as error:
+                if error.errno not in _WRITE_ERRORS:
+                    raise
+                _output_failed(error, standalone)
+            sys.exit(ExitStatus.SUCCESS)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx else ""
             _fail(f"Error: {exc.format_message()}{hint}", ExitStatus.USAGE, standalone, exc)
         except click.ClickException as exc:
             _fail(f"Error: {exc.format_message()}", exc.exit_code, standalone, exc)
-        except click.Abort as exc:
+        except (click.Abort, KeyboardInterrupt) as exc:
             _fail("Aborted.", ExitStatus.INTERRUPTED, standalone, exc)
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
+        except (OSError, OutputError) as exc:
+            if isinstance(exc, OutputError):
+                exc = exc.error
+            elif exc.errno not in _WRITE_ERRORS:
                 raise
-            # stdout was closed early (e.g. piped into head): stop quietly, and point
-            # stdout at /dev/null so the interpreter's final flush does not complain.
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            _fail("", ExitStatus.ERROR, standalone, exc)
+            _output_failed(exc, standalone)
         if not standalone:
             return code
         sys.exit(code if isinstance(code, int) else ExitStatus.SUCCESS)
 
 
-def _fail(message: str, code: int, standalone: bool, exc: Exception) -> NoReturn:
+# What a failed write to stdout raises: a closed pipe, a full disk or quota, an I/O error.
+_WRITE_ERRORS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+class OutputError(Exception):
+    """A failed write, carried past click (which would turn a closed pipe into exit 1)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextlib.contextmanager
+def _output_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _WRITE_ERRORS:
+            raise OutputError(exc) from exc
+        raise
+
+
+def _output_failed(exc: OSError, standalone: bool) -> NoReturn:
+    """stdout was closed early (piped into head: exit 0, quietly) or cannot be written
+    (a full disk: one line, exit 1). stdout then points at /dev/null, so the
+    interpreter's final flush does not complain."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if exc.errno == errno.EPIPE:
+        _fail("", ExitStatus.SUCCESS, standalone, exc)  # the reader has all it wanted
+    _fail(f"Error: cannot write the output: {exc.strerror or exc}", ExitStatus.ERROR, standalone, exc)
+
+
+def _fail(message: str, code: int, standalone: bool, exc: BaseException) -> NoReturn:
     if not standalone:
         raise exc
     if message:
@@ -78,6 +132,15 @@ def service_errors() -> Iterator[None]:
 def _short_url(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url
+
+
+def output_width() -> int | None:
+    """How wide stdout is: the terminal's width (``COLUMNS`` wins), else ``COLUMNS`` when
+    set, else None: a pipe or file gets every column, so scripts are not surprised."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
 
 
 def note(message: str) -> None:
@@ -212,7 +275,26 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="trialfinder")
+    """Console-script entry point.
+
+    Ctrl-C ends the process at once with status 130: ``os._exit`` does not wait for a
+    page still being fetched in the background (the interpreter would join that thread,
+    up to the read timeout).
+    """
+    try:
+        cli(prog_name="trialfinder")
+    except KeyboardInterrupt:  # pressed outside the command itself (e.g. while importing)
+        _exit_now(ExitStatus.INTERRUPTED)
+    except SystemExit as exc:
+        if exc.code == ExitStatus.INTERRUPTED:
+            _exit_now(ExitStatus.INTERRUPTED)
+        raise
+
+
+def _exit_now(code: int) -> NoReturn:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 

@@ -8,6 +8,7 @@ import click
 
 from .base import (
     cli,
+    output_width,
     resolve_near,
     service_errors,
 )
@@ -51,6 +52,7 @@ def drug_classes_command(name: str | None, fmt: str) -> None:
     from tabulate import tabulate
 
     from ..drugclasses import drug_classes, find_drug_class
+    from ..render import wrap
 
     with service_errors():
         classes = [find_drug_class(name)] if name else list(drug_classes())
@@ -68,9 +70,12 @@ def drug_classes_command(name: str | None, fmt: str) -> None:
             click.echo()
         click.echo(f"{c.key}: {c.name} (also: {', '.join(c.aliases)})")
         click.echo(f"  {c.description}")
-        rows = [[d.name, ", ".join(d.codes) or "-", "yes" if d.studied_in_ms else "no"]
-                + ([d.source] if name else []) for d in c.members]
-        headers = ["Drug", "Code names", "In MS trials"] + (["Source"] if name else [])
-        click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
+        rows = [[d.name, ", ".join(d.codes) or "-", "yes" if d.studied_in_ms else "no"] for d in c.members]
+        click.echo(tabulate(rows, headers=["Drug", "Code names", "In MS trials"], tablefmt="simple"))
+        if name:  # the sources below the table, wrapped, so that the table fits any terminal
+            width = output_width() or 100
+            click.echo("\nSources:")
+            for d in c.members:
+                click.echo(wrap(d.source, width, "    ", f"  {d.name}: "))
 
 

@@ -14,10 +14,12 @@ from .base import (
     cli,
     make_client,
     note,
+    output_width,
     resolve_near,
     search_options,
     service_errors,
 )
+from .progress import Progress
 
 
 @cli.command()
@@ -39,18 +41,18 @@ def search(fmt: str, api_url: str | None, **options: Any) -> None:
         trialfinder search -c "" -t "smoldering" --sort updated --limit 20
     """
     from ..finder import search as run_search
-    from ..render import render_search
+    from ..render import footer, render_search
 
     query = build_query(**options)
     client = make_client(api_url)
-    with service_errors():
-        result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"))
-    click.echo(render_search(result, fmt), nl=False)
+    with service_errors(), Progress() as progress:
+        result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"),
+                            on_progress=progress)
+    click.echo(render_search(result, fmt, output_width()), nl=False)
     for warning in result.warnings:
         note(f"warning: {warning}")
     if fmt in ("json", "csv"):
-        count = len(result.matches)
-        note(f"{count} {'trial' if count == 1 else 'trials'}: {query.describe()}.")
+        note(footer(result)[0])
         for line in result.notes():
             note(line)
 
@@ -89,6 +91,7 @@ def show(nct_ids: tuple[str, ...], near: str | None, fmt: str, api_url: str | No
         docs = [trial_data(t, place) for t in trials]
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
     else:
-        click.echo("\n".join(trial_text(t, place) for t in trials), nl=False)
+        width = output_width() or 100
+        click.echo("\n".join(trial_text(t, place, width=width) for t in trials), nl=False)
 
 
