@@ -92,7 +92,7 @@ def site_key(site: Site) -> str:
 
 def _site_snapshot(nearby: NearbySite) -> dict[str, Any]:
     s = nearby.site
-    return {"key": site_key(s), "label": site_label(s), "distance_mi": round(nearby.distance_mi, 1),
+    return {"key": site_key(s), "label": site_label(s), "distance_mi": None if nearby.distance_mi is None else round(nearby.distance_mi, 1),
             "status": nearby.status}
 
 
@@ -115,7 +115,9 @@ def why(snap: dict[str, Any], unit: str, radius: str) -> str:
     parts.append(f"phase {phase_label(snap.get('phases', []))}")
     parts.append(status_label(snap.get("status", "")))
     nearest = snap.get("nearest")
-    if nearest:
+    if nearest and nearest.get("distance_mi") is None:  # a region search
+        parts.append(f"site: {nearest['label']} ({len(snap.get('sites', []))} in the region)")
+    elif nearest:
         count = len(snap.get("sites", []))
         parts.append(f"nearest site: {nearest['label']}, {distance_label(nearest['distance_mi'], unit)}"
                      f" ({count} within {radius})")
@@ -132,7 +134,8 @@ def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: s
     if before.get("status") != after.get("status"):
         lines.append(f"status: {status_label(before.get('status', ''))} → {status_label(after['status'])}")
     old_near, new_near = before.get("nearest"), after.get("nearest")
-    if old_near and new_near and old_near["key"] != new_near["key"]:
+    if (old_near and new_near and old_near["key"] != new_near["key"]
+            and None not in (old_near.get("distance_mi"), new_near.get("distance_mi"))):
         lines.append(f"nearest recruiting site is now {new_near['label']} "
                      f"({distance_label(new_near['distance_mi'], unit)}); was {old_near['label']} "
                      f"({distance_label(old_near['distance_mi'], unit)})")
@@ -140,8 +143,12 @@ def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: s
     new_sites = {s["key"]: s for s in after.get("sites", [])}
     for key, s in new_sites.items():
         if key not in old_sites:
-            lines.append(f"new site in range: {s['label']} ({distance_label(s['distance_mi'], unit)}, "
-                         f"{status_label(s['status']).lower()})")
+            status = status_label(s["status"]).lower()
+            if s.get("distance_mi") is None:  # a region search
+                lines.append(f"new site in the region: {s['label']} ({status})")
+            else:
+                lines.append(f"new site in range: {s['label']} "
+                             f"({distance_label(s['distance_mi'], unit)}, {status})")
     current = {site_key(s): s for s in trial.sites}
     for key, s in old_sites.items():
         if key not in new_sites:
@@ -169,11 +176,12 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
     if query.statuses and trial.status not in query.statuses:
         stopped = f" (why stopped: {trial.why_stopped})" if trial.why_stopped else ""
         return [f"now {status_label(trial.status).lower()}{stopped}"]
-    if query.place is not None and match(trial, query) is None:
+    if (query.place is not None or query.region is not None) and match(trial, query) is None:
         current = {site_key(s): s for s in trial.sites}
         lines = [f"the {s['label']} site is {_site_fate(current.get(s['key']), trial)}"
                  for s in previous.get("sites", [])]
-        return lines or [f"no recruiting site within {query.radius} any more"]
+        where = f"in {query.region.short_name}" if query.region else f"within {query.radius}"
+        return lines or [f"no recruiting site {where} any more"]
     return ["no longer matches the search terms (condition, drug or other filters)"]
 
 

@@ -32,7 +32,7 @@ class SearchResult:
 
     @property
     def near(self) -> bool:
-        return self.query.place is not None
+        return self.query.place is not None or self.query.region is not None
 
     def notes(self, option: str = "--include-off-condition") -> list[str]:
         """Lines for a footer: trials left out as off-condition (``option`` shows them), or
@@ -73,7 +73,8 @@ def search(
     result = SearchResult(query, [])
     matches: list[Match] = []
     seen: set[str] = set()
-    may_stop_early = sort != "distance" and query.limit is not None
+    # Ranking by distance or by sites in a region needs every page; the API's sorts do not.
+    may_stop_early = sort not in ("distance", "sites") and query.limit is not None
     check = ConditionCheck("" if query.include_off_condition else query.condition_text)
     surely_on, first = 0, dict[str, Match]()
     stopped_early = False
@@ -100,7 +101,7 @@ def search(
             found = replace(found, trial=replace(trial, sites=()))
         matches.append(found)
         surely_on += check.surely_on(trial)  # trials left out below must not end the walk
-        if sort != "distance" and query.limit is not None and surely_on > query.limit:
+        if may_stop_early and query.limit is not None and surely_on > query.limit:
             stopped_early = True
             break
     if result.short is not None:  # short twice: what only the first walk saw counts too

@@ -40,7 +40,8 @@ def subject(digest: Digest) -> str:
     noun = "trial" if sum(totals) == 1 else "trials"
     text = f"trialfinder: {news} {what} {noun}".replace("  ", " ")
     if digest.search.near:
-        text += f" near {digest.search.near}"
+        region = digest.search.query.region
+        text += f" in {region.short_name}" if region is not None else f" near {digest.search.near}"
     if digest.deferred:
         text += f", the rest in {_next_digests(digest)}"
     return clean_line(text)
@@ -70,6 +71,11 @@ def website_link(digest: Digest) -> str:
     if q.place is not None:
         params.update(locStr=digest.search.near or q.place.name, lat=f"{q.place.lat:.4f}",
                       lng=f"{q.place.lon:.4f}", distance=f"{q.radius.miles:.0f}")
+    elif q.region is not None:
+        if q.region.kind == "state":
+            params.update(state=q.region.short_name, country="United States")
+        else:
+            params.update(country=q.region.short_name)
     return "https://clinicaltrials.gov/search?" + urlencode(params)
 
 

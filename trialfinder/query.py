@@ -13,6 +13,7 @@ from .exceptions import InputError
 
 if TYPE_CHECKING:
     from .places import Place
+    from .regions import Region
 
 DEFAULT_CONDITION = "multiple sclerosis"
 DEFAULT_STATUSES = ("RECRUITING",)
@@ -44,7 +45,8 @@ SEARCH_FIELDS = (
     "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
     "LocationStatus", "LocationGeoPoint",
 )
-SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc"}
+SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc",
+         "sites": None}  # "sites": most qualifying sites in the region first (a region search)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class Query:
     age: int | None = None
     sex: str | None = None
     place: Place | None = None
+    region: Region | None = None  # instead of a place: trials with a qualifying site in it
     radius: Radius = field(default_factory=lambda: Radius(100.0))
     sort: str = "distance"
     limit: int | None = None
@@ -169,6 +172,8 @@ class Query:
     @property
     def effective_sort(self) -> str:
         """Distance sorting needs a place; without one, the most recently updated come first."""
+        if self.sort == "distance" and self.region is not None:
+            return "sites"
         return "updated" if self.sort == "distance" and self.place is None else self.sort
 
     @property
@@ -216,6 +221,8 @@ class Query:
                 f"distance({_number(self.place.lat, 6)},{_number(self.place.lon, 6)},"
                 f"{self.radius.api()})"
             )
+        if self.region is not None:  # the region's own spellings, never user text
+            params["query.locn"] = self.region.locn()
         advanced = self.advanced_filter()
         if advanced:
             params["filter.advanced"] = advanced
@@ -264,6 +271,8 @@ class Query:
             what += " open to " + " ".join(w for w in (who, age if self.age is not None else "") if w)
         if self.place is not None:
             what += f" within {self.radius} of {self.place.name}"
+        if self.region is not None:
+            what += f" with a site in {self.region.short_name}"
         return what
 
 
@@ -301,7 +310,8 @@ def build_query(
     The place is resolved here (offline); an ambiguous name leaves a note in ``query.place.note``.
     """
     from .drugclasses import find_drug_class
-    from .places import resolve_place
+    from .places import resolve_location
+    from .regions import Region
 
     if radius is not None and near is None:
         raise InputError("--radius needs --near (where to measure from)")
@@ -315,6 +325,13 @@ def build_query(
         if text.strip() and not essie.plain_words(text):
             raise InputError(f"{option} {text!r} has no words to search for")
     status_values = tuple(statuses)
+    located = resolve_location(near) if near is not None else None
+    if isinstance(located, Region) and radius is not None:
+        raise InputError(
+            f"--radius does not apply to {located.short_name}, a region: the search finds "
+            "trials with a site anywhere in it; drop --radius, or give a city, a ZIP code "
+            "or 'lat,lon' to search by distance"
+        )
     return Query(
         condition="" if condition.strip().lower() in ("", "any") else condition,
         interventions=tuple(i for i in interventions if i.strip()),
@@ -324,7 +341,8 @@ def build_query(
         phases=parse_phases(phases),
         age=age,
         sex=sex.lower() if sex else None,
-        place=resolve_place(near) if near is not None else None,
+        place=None if isinstance(located, Region) else located,
+        region=located if isinstance(located, Region) else None,
         radius=radius or Radius(100.0),
         sort=sort,
         limit=limit,

@@ -51,7 +51,9 @@ def phase_label(phases: Iterable[str]) -> str:
     return "/".join(labels) or "-"
 
 
-def distance_label(miles: float, unit: str = "mi") -> str:
+def distance_label(miles: float | None, unit: str = "mi") -> str:
+    if miles is None:  # a region search has no distances
+        return "-"
     value = miles if unit == "mi" else miles * KM_PER_MILE
     return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
 
@@ -110,6 +112,12 @@ def site_heading(statuses: Iterable[str]) -> str:
     if wanted and wanted <= set(STATUS_GROUPS["open"]):
         return "Nearest open site"
     return "Nearest site"
+
+
+def _region_heading(statuses: Iterable[str], region: str) -> str:
+    """``'Recruiting sites in Massachusetts'``, ``'Open sites in France'``."""
+    kind = site_heading(statuses).removeprefix("Nearest ").removesuffix("site").strip()
+    return f"{kind.capitalize()} sites in {region}" if kind else f"Sites in {region}"
 
 
 _SHORT_SITE_STATUS = {
@@ -172,7 +180,17 @@ def search_columns(result: SearchResult, markdown: bool = False) -> list[Column]
         Column("phase", "Phase", [phase_label(t.phases) for t in trials]),
         Column("status", "Status", [status_label(t.status) for t in trials], wrap=True),
     ]
-    if result.near:
+    region = result.query.region
+    if region is not None:  # no distances: the qualifying sites in the region
+        parts = [_site_parts(m.nearest, len(m.nearby)) if m.nearest else ("", "", "", "") for m in matches]
+        columns += [
+            Column("site", _region_heading(result.query.statuses, region.short_name),
+                   [esc(place + status + more) for place, status, _, more in parts],
+                   cut=None if markdown else _cut_sites(parts),
+                   floor=min(max((len(p[0]) for p in parts), default=1), 20)),
+            Column("facility", "Facility", [esc(m.nearest.site.facility) if m.nearest else "" for m in matches]),
+        ]
+    elif result.near:
         parts = [_site_parts(m.nearest, len(m.nearby)) if m.nearest else ("", "", "", "") for m in matches]
         unit = _unit(result)
         columns += [
@@ -201,13 +219,21 @@ def footer(result: SearchResult) -> list[str]:
             lines.append("Try " + ", or ".join(tips) + ".")
         return lines + result.notes()
     if result.truncated:
-        which = "nearest" if q.effective_sort == "distance" else (
-            "most recently updated" if q.effective_sort == "updated" else "most recently posted")
+        which = {"distance": "nearest", "updated": "most recently updated",
+                 "sites": "top"}.get(q.effective_sort, "most recently posted")
         of = f"{result.total:,}" if result.total is not None else "more"
         lines = [f"Showing the {which} {n:,} of {of} {q.describe()}."]
     else:
         lines = [f"{q.describe(n)}."]
-    if result.near:
+    if q.region is not None and q.effective_sort == "sites":
+        lines.append(
+            f"A region search: no distances. Ranked by the number of sites in "
+            f"{q.region.short_name} whose own status matches, most first, then by NCT ID."
+        )
+    elif q.region is not None:
+        lines.append(f"A region search: no distances; only sites in {q.region.short_name} "
+                     "whose own status matches are counted.")
+    elif result.near:
         lines.append(
             "Distances are straight-line to each site's registered coordinates; "
             "only sites whose own status matches are counted."
@@ -223,6 +249,8 @@ def widen_tips(q: Query) -> list[str]:
         limit = MAX_RADIUS_MI if unit == "mi" else MAX_RADIUS_MI * KM_PER_MILE
         wider = Radius(min(q.radius.value * 2, math.floor(limit)), unit)
         tips.append(f"a larger --radius (e.g. {wider.api()})")
+    if q.region is not None and q.region.kind == "state":
+        tips.append(f"the whole country ('{q.region.country_code}')")
     missing = [s for s in STATUS_GROUPS["open"] if s not in q.statuses]
     if q.statuses and missing:
         adds = " and ".join(s.lower().replace("_", " ") for s in missing)

@@ -159,23 +159,19 @@ def _radius(ctx: click.Context, param: click.Parameter, value: str | None) -> An
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
-def announce_first_build() -> None:
-    """The first place lookup builds the offline index (seconds, once): say so."""
-    from ..places import gazetteer_path
-
-    if not gazetteer_path().exists():
-        note("note: building the offline place index (once, a few seconds)")
+def _near(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``-n=-33.87,151.21`` reaches click as ``=-33.87,151.21``: drop the ``=``."""
+    return value[1:] if value is not None and value.startswith("=") else value
 
 
-def resolve_near(text: str | None) -> Any:
-    """``--near`` text as a Place, with a note on stderr when the name was ambiguous."""
+def resolve_near(text: str | None, regions: bool = False) -> Any:
+    """``--near`` text as a Place (or a Region, if ``regions``), noting an ambiguous name."""
     if text is None:
         return None
-    from ..places import resolve_place
+    from ..places import resolve_location, resolve_place
 
-    announce_first_build()
     with service_errors():
-        place = resolve_place(text)
+        place = resolve_location(text) if regions else resolve_place(text)
     if place.note:
         note(f"note: {place.note}")
     return place
@@ -221,8 +217,10 @@ def search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-d", "--drug-class", metavar="CLASS",
                      help="A drug class, e.g. btk, anti-cd20, s1p (see 'trialfinder drug-classes')."),
         click.option("-t", "--term", default="", help="Other words to match anywhere in the record."),
-        click.option("-n", "--near", metavar="PLACE",
-                     help="'Boston, MA', 'Lyon, France', a US ZIP code or 'lat,lon'."),
+        click.option("-n", "--near", metavar="PLACE", callback=_near,
+                     help="'Boston, MA', 'Lyon, France', a US ZIP code or 'lat,lon'; or a "
+                          "region: a US state ('MA') or a country ('France'), for trials "
+                          "with a site anywhere in it."),
         click.option("-r", "--radius", callback=_radius, metavar="DISTANCE",
                      help="How far from --near: 100mi, 150km, or a number of miles. [default: 100mi]"),
         click.option("-s", "--status", "statuses", multiple=True, metavar="STATUS",
@@ -248,12 +246,11 @@ def build_query(**options: Any) -> Any:
     """A Query from command-line values; bad values exit 2, an ambiguous place leaves a note."""
     from ..query import build_query as build
 
-    if options.get("near") is not None:
-        announce_first_build()
     with service_errors():
         query = build(**options)
-    if query.place is not None and query.place.note:
-        note(f"note: {query.place.note}")
+    located = query.place or query.region
+    if located is not None and located.note:
+        note(f"note: {located.note}")
     return query
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
@@ -14,27 +15,44 @@ from .base import (
 )
 
 
-@cli.command()
-@click.argument("place")
+# Unknown options pass through as words, so that "-33.87,151.21" is a place, not an option.
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("place", nargs=-1, required=True)
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format.")
-def locate(place: str, fmt: str) -> None:
+def locate(place: tuple[str, ...], fmt: str) -> None:
     """Show what a place resolves to (offline; no request is made).
+
+    PLACE is a city, a US ZIP code, 'lat,lon' (a negative latitude needs no quoting or
+    '--'), or a region: a US state or a country.
 
     \b
     Examples:
         trialfinder locate "Boston, MA"
         trialfinder locate 02115
+        trialfinder locate -33.87,151.21
         trialfinder locate "Lyon, France" -f json
+        trialfinder locate Massachusetts
     """
-    resolved = resolve_near(place)
+    for word in place:
+        if word.startswith("-") and not _NEGATIVE_NUMBER.match(word):
+            raise click.NoSuchOption(word)
+    resolved = resolve_near(" ".join(place), regions=True)
     if fmt == "json":
         click.echo(json.dumps(resolved.as_dict(), indent=2))
+        return
+    if resolved.kind in ("state", "country"):  # a Region
+        what = "a US state" if resolved.kind == "state" else "a country"
+        click.echo(f"{resolved.name}: {what} (search: trials with a qualifying site anywhere "
+                   "in it, no distances)")
         return
     extra = [resolved.kind]
     if resolved.population:
         extra.append(f"population {resolved.population:,}")
     click.echo(f"{resolved.name}: {resolved.lat:.4f}, {resolved.lon:.4f} ({', '.join(extra)})")
+
+
+_NEGATIVE_NUMBER = re.compile(r"-\.?[0-9]")
 
 
 @cli.command("drug-classes")
