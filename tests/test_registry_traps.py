@@ -146,7 +146,9 @@ def big(big_server, tmp_path):
     big_server.reset_log()
 
     def run(*args: str) -> Run:
-        return run_cli(args, cli_env(big_server.url, tmp_path))
+        # A generous read timeout: a 1,000-study page from the stand-in on a loaded machine
+        # can take over a second, and a retry would add a request the tests count.
+        return run_cli(args, cli_env(big_server.url, tmp_path, timeout=15.0))
 
     yield big_server, run
     big_server.clear_faults()
