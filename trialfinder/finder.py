@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .client import Client
 from .conditions import ConditionCheck, left_out_line, unchecked_line
@@ -29,6 +30,8 @@ class SearchResult:
     short: ShortWalk | None = None  # set when the walk came up short of the total, even restarted
     warnings: list[str] = field(default_factory=list)
     total: int | None = None  # matches before --limit cut them, when the walk saw them all
+    eligibility: dict[str, Any] = field(default_factory=dict)  # NCT ID -> Assessment (with a profile)
+    hidden: list[Match] = field(default_factory=list)  # ruled out by the profile, left out of a table
 
     @property
     def near(self) -> bool:
@@ -49,6 +52,7 @@ def search(
     on_skip: Callable[[str], None] | None = None,
     keep_sites: bool = False,
     on_progress: Callable[[int, int | None], None] | None = None,
+    extra_fields: tuple[str, ...] = (),
 ) -> SearchResult:
     """Run ``query`` against the API and rank what comes back.
 
@@ -57,7 +61,8 @@ def search(
     distance needs every page. Unless ``keep_sites``, only sites inside the
     radius are parsed, and each kept trial drops even those once ranked (the
     qualifying ones stay in ``Match.nearby``): time and memory grow with what
-    matters, not with every site of every study.
+    matters, not with every site of every study. ``extra_fields`` are fetched
+    besides the usual projection (e.g. the eligibility criteria for a pre-screen).
 
     Trials whose conditions are not the one asked are left out (``off_condition``)
     unless ``query.include_off_condition``. A walk that comes up short of the
@@ -68,7 +73,7 @@ def search(
     """
     site_filter = None if keep_sites else raw_site_filter(query)
     params = query.params()
-    params["fields"] = ",".join(SEARCH_FIELDS)
+    params["fields"] = ",".join((*SEARCH_FIELDS, *(f for f in extra_fields if f not in SEARCH_FIELDS)))
     sort = query.effective_sort
     result = SearchResult(query, [])
     matches: list[Match] = []

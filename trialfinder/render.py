@@ -22,7 +22,7 @@ from .plaintext import to_plain_text
 from .plaintext import wrap as plain_wrap
 from .query import KM_PER_MILE, MAX_RADIUS_MI, STATUS_GROUPS, Query, Radius
 from .ranking import NearbySite, haversine_mi, site_status
-from .text import neutralise_csv
+from .text import neutralise_csv, shorten
 
 FORMATS = ("table", "json", "csv", "markdown")
 CSV_COLUMNS = (
@@ -92,7 +92,8 @@ def render_search(result: SearchResult, fmt: str, width: int | None = None) -> s
     A table fits in ``width`` characters (``None``: every column at full width).
     """
     if fmt == "json":
-        return json.dumps([m.as_dict(result.near) for m in result.matches], indent=2) + "\n"
+        return json.dumps([_with_eligibility(m.as_dict(result.near), m, result)
+                           for m in (*result.matches, *result.hidden)], indent=2) + "\n"
     if fmt == "csv":
         return search_csv(result)
     if fmt == "markdown":
@@ -205,6 +206,8 @@ def search_columns(result: SearchResult, markdown: bool = False) -> list[Column]
     else:
         columns.append(Column("updated", "Updated", [t.last_updated for t in trials]))
     columns.append(Column("sponsor", "Sponsor", [esc(t.sponsor) for t in trials]))
+    if result.eligibility:  # with a profile: the pre-screen, kept however narrow the terminal
+        columns.append(Column("fit", "Fit", [esc(fit_cell(result, m)) for m in matches]))
     return columns
 
 
@@ -212,6 +215,8 @@ def footer(result: SearchResult) -> list[str]:
     """What was searched, how many matched, and what to widen when nothing did."""
     q = result.query
     n = len(result.matches)
+    if n == 0 and result.hidden:
+        return [f"No {q.describe()} that your profile fits."] + result.notes() + eligibility_footer(result)
     if n == 0:
         lines = [f"No {q.describe()}."]
         tips = widen_tips(q)
@@ -243,7 +248,7 @@ def footer(result: SearchResult) -> list[str]:
     if q.include_off_condition and q.condition_text.strip():
         lines.append(f"Conditions not checked (--include-off-condition): some of these trials may "
                      f"not be about {q.condition_text.strip()}.")
-    return lines + result.notes()
+    return lines + result.notes() + eligibility_footer(result)
 
 
 def widen_tips(q: Query) -> list[str]:
@@ -294,8 +299,9 @@ def search_markdown(result: SearchResult) -> str:
 def search_csv(result: SearchResult) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for m in result.matches:
+    columns = CSV_COLUMNS + (("fit", "eligibility") if result.eligibility else ())
+    writer.writerow(columns)
+    for m in (*result.matches, *result.hidden):
         data = m.as_dict(result.near)
         nearest = data.pop("nearest_site") or {}
         row = dict(data)
@@ -304,8 +310,38 @@ def search_csv(result: SearchResult) -> str:
             row[f"nearest_{key}"] = nearest.get(key)
         row["distance_mi"] = nearest.get("distance_mi")
         row["distance_km"] = nearest.get("distance_km")
-        writer.writerow([csv_cell(row.get(col)) for col in CSV_COLUMNS])
+        if result.eligibility:
+            row["fit"] = fit_cell(result, m)
+            row["eligibility"] = result.eligibility[m.trial.nct_id].verdict
+        writer.writerow([csv_cell(row.get(col)) for col in columns])
     return out.getvalue()
+
+
+def fit_cell(result: SearchResult, m: Any) -> str:
+    """The Fit column: ``'✓ fits so far'``, ``'? 2 to ask'`` or ``'✗ EDSS ≤ 5.5'``."""
+    from .eligibility.render import fit_label
+
+    assessment = result.eligibility.get(m.trial.nct_id)
+    return shorten(fit_label(assessment), 30) if assessment is not None else ""
+
+
+def _with_eligibility(data: dict[str, Any], m: Any, result: SearchResult) -> dict[str, Any]:
+    assessment = result.eligibility.get(m.trial.nct_id)
+    if assessment is not None:
+        data["eligibility"] = assessment.as_dict()
+    return data
+
+
+def eligibility_footer(result: SearchResult) -> list[str]:
+    """With a profile: what the Fit column means, and how many trials were hidden and why."""
+    if not result.eligibility:
+        return []
+    from .eligibility.results import hidden_note
+
+    lines = ["Fit: a pre-screen of each trial's criteria against your profile; discuss it with your "
+             "neurologist and the study team ('trialfinder show NCT... --profile FILE' for the checklist)."]
+    note = hidden_note(result)
+    return lines + ([note] if note else [])
 
 
 def csv_cell(value: Any) -> str:

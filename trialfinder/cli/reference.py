@@ -77,8 +77,8 @@ def drug_classes_command(name: str | None, fmt: str) -> None:
     if fmt == "json":
         data = [
             {"key": c.key, "name": c.name, "aliases": list(c.aliases), "description": c.description,
-             "members": [{"drug": d.name, "codes": list(d.codes), "studied_in_ms": d.studied_in_ms,
-                          "source": d.source} for d in c.members]}
+             "members": [{"drug": d.name, "codes": list(d.codes), "brands": list(d.brands),
+                          "studied_in_ms": d.studied_in_ms, "source": d.source} for d in c.members]}
             for c in classes
         ]
         click.echo(json.dumps(data, indent=2))
@@ -88,8 +88,9 @@ def drug_classes_command(name: str | None, fmt: str) -> None:
             click.echo()
         click.echo(f"{c.key}: {c.name} (also: {', '.join(c.aliases)})")
         click.echo(f"  {c.description}")
-        rows = [[d.name, ", ".join(d.codes) or "-", "yes" if d.studied_in_ms else "no"] for d in c.members]
-        click.echo(tabulate(rows, headers=["Drug", "Code names", "In MS trials"], tablefmt="simple"))
+        rows = [[d.name, ", ".join(d.codes) or "-", ", ".join(d.brands) or "-", "yes" if d.studied_in_ms else "no"]
+                for d in c.members]
+        click.echo(tabulate(rows, headers=["Drug", "Code names", "Brands", "In MS trials"], tablefmt="simple"))
         if name:  # the sources below the table, wrapped, so that the table fits any terminal
             width = output_width() or 100
             click.echo("\nSources:")
