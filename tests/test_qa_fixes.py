@@ -140,3 +140,23 @@ def test_every_heading_of_the_trial_page_is_underlined_to_its_length(width):
             heading = lines[start:i]
             assert len(lines[i]) == max(map(len, heading)) <= width, (heading, lines[i])
         assert any(lines[i - 1].startswith("Sites (") or lines[i - 2].startswith("Sites (") for i in rules)
+
+
+@pytest.mark.parametrize("text", ["東京", "Xqzzyvv"])
+def test_an_unknown_place_with_nothing_close_says_what_is_understood(text):
+    from trialfinder.exceptions import PlaceNotFound
+    from trialfinder.places import resolve_location
+
+    with pytest.raises(PlaceNotFound) as caught:
+        resolve_location(text)
+    message = str(caught.value)
+    assert message.startswith(f"unknown place {text!r}: give a city")
+    assert "US ZIP code" in message and "a US state or a country" in message
+
+
+def test_an_empty_place_names_regions_too():
+    from trialfinder.exceptions import InputError
+    from trialfinder.places import resolve_location
+
+    with pytest.raises(InputError, match="empty place: .* a US state or a country"):
+        resolve_location("  ")

@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple
 
-from .exceptions import InputError, PlaceNotFound
+from .exceptions import PLACE_FORMS, InputError, PlaceNotFound
 from .placeindex import (
     COUNTRY_ALIASES,
     RANK_COUNTRY,
@@ -122,7 +122,7 @@ def resolve_place(text: str) -> Place:
 def _clean(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise InputError("empty place: give a city, a US ZIP code or 'latitude, longitude'")
+        raise InputError(f"empty place: give {PLACE_FORMS}")
     if len(cleaned) > MAX_INPUT_LENGTH:
         raise InputError(f"place is too long (over {MAX_INPUT_LENGTH} characters)")
     return cleaned
