@@ -160,3 +160,9 @@ def test_an_empty_place_names_regions_too():
 
     with pytest.raises(InputError, match="empty place: .* a US state or a country"):
         resolve_location("  ")
+
+
+def test_an_age_alone_reads_as_people_of_that_age():
+    assert build_query(age=45).describe(3) == "3 recruiting multiple sclerosis trials open to people aged 45"
+    assert build_query(age=45, sex="female").describe(1).endswith("trial open to women aged 45")
+    assert build_query(sex="male").describe(2).endswith("trials open to men")

@@ -272,7 +272,7 @@ class Query:
             what += " (any status)"
         if self.age is not None or self.sex:
             who = {"female": "women", "male": "men"}.get(self.sex or "", "")
-            age = f"age {self.age}" if not who else f"aged {self.age}"
+            age = f"people aged {self.age}" if not who else f"aged {self.age}"
             what += " open to " + " ".join(w for w in (who, age if self.age is not None else "") if w)
         if self.place is not None:
             what += f" within {self.radius} of {self.place.name}"
