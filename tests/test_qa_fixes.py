@@ -166,3 +166,16 @@ def test_an_age_alone_reads_as_people_of_that_age():
     assert build_query(age=45).describe(3) == "3 recruiting multiple sclerosis trials open to people aged 45"
     assert build_query(age=45, sex="female").describe(1).endswith("trial open to women aged 45")
     assert build_query(sex="male").describe(2).endswith("trials open to men")
+
+
+def test_doctor_against_a_url_that_is_not_the_api_says_which_url_to_try(tmp_path):
+    from .e2e_support import cli_env, run_cli, world
+    from .fakeapi import FakeCTGov
+
+    with FakeCTGov(world()) as api:
+        root = api.url.split("/api/v2")[0]
+        run = run_cli(["doctor", "--api-url", root + "/"], cli_env(api.url, tmp_path))
+    assert run.returncode == 1, run
+    line = next(x for x in run.stdout.splitlines() if x.split()[1:2] == ["api"])
+    assert f"this URL is not the ClinicalTrials.gov API; check --api-url or TRIALFINDER_API_URL: try {root}/api/v2" in line
+    assert line.count("this URL is not") == 1, line
