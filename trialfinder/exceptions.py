@@ -150,7 +150,7 @@ class ShortWalk(InvalidResponse):
     """A walk of pages ended short of the announced total: the data changed mid-walk."""
 
     def __init__(self, count: int, total: int, url: str = "") -> None:
-        super().__init__(f"the walk ended after {count} of {total} studies (the data changed mid-walk)", url)
+        super().__init__(f"the walk ended after {count:,} of {total:,} studies (the data changed mid-walk)", url)
         self.count, self.total = count, total
 
 
