@@ -74,10 +74,15 @@ def api():
 
 
 def run_digest(config: Path, api: FakeCTGov, *args: str) -> int:
+    """The walks (search requests) the run made; its look-ups by ID are in ``api.requests``."""
     api.reset_log()
     result = CliRunner().invoke(cli, ["digest", "--config", str(config), "--api-url", api.url, *args])
     assert result.exit_code == 0, result.output
-    return sum(1 for r in api.requests if r.path.endswith("/studies"))
+    return sum(1 for r in api.requests if r.path.endswith("/studies") and "filter.ids" not in r.params)
+
+
+def lookups(api: FakeCTGov) -> list[str]:
+    return [r.params["filter.ids"] for r in api.requests if "filter.ids" in r.params]
 
 
 @pytest.fixture
@@ -98,6 +103,9 @@ def test_a_run_walks_each_question_once_and_every_search_gets_its_own_digest(wit
         shared = write_config(tmp_path / "shared.toml", smtp.port, tmp_path / "shared.db", names)
         assert run_digest(shared, api) == DISTINCT_QUESTIONS
         assert len(smtp.messages) == len(names)
+        # One contact look-up per e-mail at most; identical ones are shared.
+        asked = lookups(api)
+        assert len(asked) == len(set(asked)) < len(names)
         together = reported(tmp_path / "shared.db")
         # Each search alone, from its own empty state: the same trials, the same snapshots.
         alone_requests = 0
@@ -120,11 +128,13 @@ def test_a_second_run_with_news_still_walks_each_question_once(api, tmp_path):
         removed = studies.pop(0)  # one trial disappears: its searches look it up
         api.set_studies(studies)
         try:
-            count = run_digest(config, api)
+            walks = run_digest(config, api)
         finally:
             api.set_studies([removed, *studies])
-    lookups = count - DISTINCT_QUESTIONS
-    assert 0 < lookups <= 1  # the same filter.ids request is shared by its searches
+    assert walks == DISTINCT_QUESTIONS
+    asked = lookups(api)
+    gone = [ids for ids in asked if removed["protocolSection"]["identificationModule"]["nctId"] in ids]
+    assert gone and len(asked) == len(set(asked))  # identical look-ups are made once
 
 
 BOSTON = Place(name="Boston", lat=42.3601, lon=-71.0589, kind="coordinates")
