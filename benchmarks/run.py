@@ -820,6 +820,7 @@ class DigestResult:
     messages: int
     case: Case
     page_requests: int = 0
+    lookups: int = 0  # filter.ids requests (the contacts of the trials each e-mail shows)
 
 
 def measure_digest(tools: Tools, seed: int, runs: int, tmp: Path, n: int = 2000) -> DigestResult:
@@ -843,7 +844,9 @@ def measure_digest(tools: Tools, seed: int, runs: int, tmp: Path, n: int = 2000)
         searches = len(DIGEST_CITIES) * len(DIGEST_VARIANTS)
         messages = (len(smtp.messages) - before) // (runs + 1)
         t, _ = traffic(api, lambda: checked(run_child(fresh(), env), "trialfinder digest"))
-        return DigestResult(searches, len(first_pages(t)), n, messages, case, t.requests)
+        walks = [p for p in first_pages(t) if "filter.ids" not in p]
+        return DigestResult(searches, len(walks), n, messages, case, t.requests,
+                            len([p for p in t.params if "filter.ids" in p]))
 
 
 # -- start-up -------------------------------------------------------------------------------
@@ -1056,7 +1059,8 @@ def report_cases(dense: list[DenseResult], digest: DigestResult | None, load: li
               "SQLite state per run, e-mail to the loopback SMTP server (tests/smtpserver.py). "
               "The floor walks the 10 distinct questions with bare `requests` in one process.", "",
               "| | trialfinder digest | floor.py (10 walks) | target |", "|---|---:|---:|---|",
-              f"| distinct walks (first pages) | {digest.questions} | {digest.questions} | 10, not 50 |",
+              f"| walks (search first pages) | {digest.questions} | {digest.questions} | 10, not 50 |",
+              f"| look-ups by ID (contacts for the e-mails) | {digest.lookups} | {digest.lookups} | |",
               f"| requests | {c.requests} | {c.floor_requests} | = floor |",
               f"| bytes | {c.bytes:,} | {c.floor_bytes:,} | = floor |",
               f"| e-mails sent per run | {digest.messages} | |  |",
