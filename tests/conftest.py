@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,25 @@ API = "https://ctgov.test/api/v2"  # never resolves: a test that forgets to mock
 os.environ.setdefault(
     "TRIALFINDER_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"trialfinder-test-cache-{os.getuid()}")
 )
+
+
+def under_ci() -> bool:
+    """True in continuous integration (``CI=true``, as CI services and .ci/run's host set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def skip_unless_ci(reason: str, *, allow_module_level: bool = False) -> None:
+    """Skip for a missing tool on a developer's machine; under CI, fail instead, so that a
+    broken install step cannot make a whole group of tests vanish from a green run."""
+    if under_ci():
+        pytest.fail(f"{reason} (CI=true: a skip here would hide tests)", pytrace=False)
+    pytest.skip(reason, allow_module_level=allow_module_level)
+
+
+def require_tool(name: str, why: str) -> None:
+    """Skip (fail under CI) when the command-line tool ``name`` is not on PATH."""
+    if not shutil.which(name):
+        skip_unless_ci(f"{name} is needed {why}")
 
 
 def load_fixture(name: str) -> Any:

@@ -41,10 +41,20 @@ def test_record_and_read_back(tmp_path):
 
 def test_failed_record_leaves_nothing_half_written(tmp_path):
     state = State(tmp_path / "s.db")
+    statements = []
+    state.db.set_trace_callback(statements.append)
     with pytest.raises(TypeError):
-        state.record("a", current={"NCT00000001": {"x": object()}}, gone=[], outcome="sent", counts=(1, 0, 0))
+        # The first row is written; the second cannot even be serialised.
+        state.record("a", current={"NCT00000001": {"x": 1}, "NCT00000002": {"x": object()}},
+                     gone=[], outcome="sent", counts=(2, 0, 0))
+    state.db.set_trace_callback(None)
+    assert any("INSERT INTO reported" in s for s in statements)  # the failure came after real SQL
     assert state.reported("a") == {}
     assert state.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    # ...and in the file, as another connection sees it.
+    other = sqlite3.connect(tmp_path / "s.db")
+    assert other.execute("SELECT count(*) FROM reported").fetchone()[0] == 0
+    other.close()
 
 
 def test_unusable_state_path_is_a_state_error(tmp_path):
