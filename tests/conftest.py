@@ -11,6 +11,11 @@ from typing import Any
 
 import pytest
 import responses
+from hypothesis import settings
+
+# Mutation testing (README "Development") runs every test under a tracer on shared cores:
+# no per-example deadline there, and fewer examples per property.
+settings.register_profile("mutation", deadline=None, max_examples=30)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 API = "https://ctgov.test/api/v2"  # never resolves: a test that forgets to mock fails loudly
