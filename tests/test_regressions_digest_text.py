@@ -175,15 +175,51 @@ def stand_in():
 
 def test_lookup_asks_in_chunks_with_why_stopped_and_skips_what_it_cannot_read(stand_in, monkeypatch):
     studies = world()
-    protocol(studies, REMODEL_1)["identificationModule"]["nctId"] = "nct5147220"  # unreadable here
+    protocol(studies, PERSEUS)["identificationModule"]["nctId"] = "nct4458051"  # unreadable here
     stand_in.set_studies(studies)
     stand_in.reset_log()
     monkeypatch.setattr(digest, "LOOKUP_CHUNK", 2)
     ids = [PERSEUS, REMODEL_1, "NCT07299019", "NCT00000001"]
     found = digest.lookup(Client(stand_in.url), ids)
-    assert sorted(found) == [PERSEUS, "NCT07299019"]
+    # PERSEUS comes first in its chunk's answer: the record after it is still read.
+    assert sorted(found) == [REMODEL_1, "NCT07299019"]
     assert all(isinstance(t, Trial) for t in found.values())
     assert [r.params["filter.ids"] for r in stand_in.requests] == [
         f"{PERSEUS},{REMODEL_1}", "NCT07299019,NCT00000001"]
     assert all(r.params["fields"].endswith(",WhyStopped") for r in stand_in.requests)
     assert all(r.params["fields"].startswith("NCTId,BriefTitle,") for r in stand_in.requests)
+
+
+def test_a_site_without_its_own_status_is_judged_by_the_studys():
+    before = snap(perseus())
+
+    def edit(p):
+        p["statusModule"]["overallStatus"] = "ACTIVE_NOT_RECRUITING"
+        p["contactsLocationsModule"]["locations"][1]["status"] = None  # Boston: no status of its own
+
+    trial = perseus(edit)
+    after = snap(trial, Query(place=BOSTON, statuses=("RECRUITING",)))  # Providence still recruits
+    assert digest.changes(before, after, trial, "mi") == [
+        "status: Recruiting → Active not recruiting",
+        "nearest recruiting site is now Investigational Site Number : 8400002, Providence, RI (41 mi); "
+        "was Massachusetts General Hospital, Boston, MA (0.5 mi)",
+        "site no longer open to you: Massachusetts General Hospital, Boston, MA (now active not recruiting)",
+    ]
+
+
+def test_a_gone_trials_sites_without_status_are_judged_by_the_studys():
+    previous = snap(perseus())
+
+    def edit(p):
+        for location in p["contactsLocationsModule"]["locations"]:
+            location["status"] = None
+        p["statusModule"]["overallStatus"] = "SUSPENDED"
+
+    trial = perseus(edit)
+    # Suspended trials are wanted, but no site lies within 0.1 mi: each site's fate is the study's.
+    lines = digest.gone_reasons(previous, trial, SavedSearch(
+        "s", Query(place=BOSTON, statuses=("SUSPENDED",), radius=Radius(0.1)), ()))
+    assert lines == [
+        "the Massachusetts General Hospital, Boston, MA site is now suspended",
+        "the Investigational Site Number : 8400002, Providence, RI site is now suspended",
+    ]
