@@ -53,12 +53,15 @@ def load_fixture(name: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No proxies, no real API URL, no user config or state: everything under tmp_path."""
+    """No proxies, no real API URL, no transport or deadline settings, no user config or
+    state: everything under tmp_path."""
     for name in list(os.environ):
         if name.lower().endswith("_proxy") or name.startswith("TRIALFINDER_SMTP"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("TRIALFINDER_API_URL", raising=False)
     monkeypatch.delenv("TRIALFINDER_CONFIG", raising=False)
+    for name in ("TRIALFINDER_TRANSPORT", "TRIALFINDER_USER_AGENT", "TRIALFINDER_DEADLINE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TRIALFINDER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

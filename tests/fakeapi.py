@@ -73,6 +73,11 @@ MAINTENANCE = (
     "<h1>ClinicalTrials.gov is undergoing maintenance</h1><p>Please try again later.</p>"
     "</body></html>"
 )
+CHALLENGE = (  # what a CDN's bot check answers instead of the API
+    "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title></head><body>"
+    "<h1>Checking if the site connection is secure</h1><noscript>Enable JavaScript and cookies "
+    "to continue</noscript></body></html>"
+)
 SECTIONS: dict[str, tuple[str, ...]] = {
     "protocolSection": (
         "identificationModule", "statusModule", "sponsorCollaboratorsModule", "oversightModule",
@@ -97,6 +102,7 @@ STUDIES_PARAMS = frozenset(
 )
 STUDY_PARAMS = frozenset({"format", "markupFormat", "fields"})
 UNBOUND = ("pageToken", "pageSize", "countTotal")  # what a page token is not bound to
+_BROWSER = re.compile(r"Mozilla/5\.0 \(")  # how every browser's User-Agent begins
 _NCT = re.compile(r"^[Nn][Cc][Tt]0*([1-9]\d{0,7})$")
 _NCT_ONLY = re.compile(r"^[\s,]*(?:[Nn][Cc][Tt]\d{8}[\s,]*)+$")
 _GEO = re.compile(r"^distance\((-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?(?:km|mi)?)\)$")
@@ -355,6 +361,7 @@ FAULT_KINDS: dict[str, frozenset[str]] = {  # kind -> its options
     "close": frozenset(),
     "stall": frozenset({"seconds"}),
     "html200": frozenset({"body"}),
+    "challenge": frozenset({"status", "body"}),
     "truncate": frozenset(),
     "phantom_token": frozenset(),
     "empty_pages": frozenset(),
@@ -580,7 +587,9 @@ class FakeCTGov:
 
         The first ``after`` such requests pass untouched. Kinds and options: ``status``
         (status=503, body, headers, content_type), ``close``, ``stall`` (seconds=5),
-        ``html200`` (body), ``truncate``, ``phantom_token``, ``empty_pages``. A request
+        ``html200`` (body), ``challenge`` (status=403, body: an HTML bot check for every
+        User-Agent that is not a browser's; a browser is served and does not use it up),
+        ``truncate``, ``phantom_token``, ``empty_pages``. A request
         takes at most one fault: the oldest armed unconditional one, else the oldest
         armed ``phantom_token``/``empty_pages`` one, which only apply on the last page.
         """
@@ -679,7 +688,10 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(query, keep_blank_values=True))
         self._path, self._params, self._fault = path, params, None
         armed = app._arm(path)
-        fault = app._take(armed, [k for k in FAULT_KINDS if k not in _CONDITIONAL])
+        kinds = [k for k in FAULT_KINDS if k not in _CONDITIONAL]
+        if _BROWSER.match(self.headers.get("User-Agent", "")):
+            kinds.remove("challenge")  # a browser passes the bot check
+        fault = app._take(armed, kinds)
         if fault is not None:
             self._fault = fault.kind
             if fault.kind == "close":
@@ -692,6 +704,10 @@ class _Handler(BaseHTTPRequestHandler):
                 body = body if isinstance(body, bytes) else str(body).encode()
                 ctype = fault.opts.get("content_type", TEXT)
                 self._send(status, body, ctype, fault.opts.get("headers"))
+                return
+            if fault.kind == "challenge":
+                body = str(fault.opts.get("body", CHALLENGE)).encode()
+                self._send(int(fault.opts.get("status", 403)), body, "text/html; charset=UTF-8")
                 return
             if fault.kind == "html200":
                 body = fault.opts.get("body", MAINTENANCE).encode()
@@ -842,9 +858,9 @@ def parse_fault(spec: str) -> tuple[str, int | None, dict[str, Any]]:
     if kind not in FAULT_KINDS:
         raise argparse.ArgumentTypeError(f"unknown fault kind {kind!r}")
     opts: dict[str, Any] = {}
-    if kind in ("status", "stall") and rest:
+    if kind in ("status", "stall", "challenge") and rest:
         arg = rest.pop(0)
-        opts = {"status": int(arg)} if kind == "status" else {"seconds": float(arg)}
+        opts = {"seconds": float(arg)} if kind == "stall" else {"status": int(arg)}
     if len(rest) > 1:
         raise argparse.ArgumentTypeError(f"bad fault {spec!r}: expected kind[:arg][:times]")
     times = None if rest and rest[0] == "*" else int(rest[0]) if rest else 1
@@ -872,7 +888,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for --generate")
     parser.add_argument(
         "--fault", action="append", default=[], type=parse_fault, metavar="KIND[:ARG][:TIMES]",
-        help="queue a fault, e.g. status:503:2, stall:5, close:* (repeatable)",
+        help="queue a fault, e.g. status:503:2, stall:5, close:*, challenge:403:* (repeatable)",
     )
     parser.add_argument("--timestamp", default=DATA_TIMESTAMP, help="dataTimestamp for /version")
     args = parser.parse_args(argv)

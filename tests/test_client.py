@@ -41,7 +41,9 @@ def sleeps():
 
 
 @pytest.fixture
-def client(sleeps):
+def client(sleeps, monkeypatch):
+    # The plain transport only: the fallback to curl_cffi is tested in test_transport.py.
+    monkeypatch.setenv("TRIALFINDER_TRANSPORT", "requests")
     return Client(API, sleep=sleeps.append, retry=RetryPolicy(tries=4, base=1.0, cap=8.0))
 
 

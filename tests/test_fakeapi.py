@@ -541,6 +541,22 @@ def test_fault_html200(api: FakeCTGov) -> None:
         response.json()
 
 
+def test_fault_challenge_refuses_non_browsers_and_serves_browsers(api: FakeCTGov) -> None:
+    api.add_fault("challenge", times=None)
+    refused = get(api, "/version")
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"].startswith("text/html") and "Just a moment" in refused.text
+    chrome = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"}
+    served = requests.get(api.url + "/version", headers=chrome, timeout=5)
+    assert served.status_code == 200 and served.json()["apiVersion"]
+    assert [(r.status, r.fault) for r in api.requests] == [(403, "challenge"), (200, None)]
+    api.clear_faults()
+    api.add_fault("challenge", status=200)
+    page = get(api)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert get(api).status_code == 200 and get(api).json()["studies"]  # used up after one
+
+
 def test_fault_truncate(api: FakeCTGov) -> None:
     api.add_fault("truncate")
     identity = {"Accept-Encoding": "identity"}
@@ -608,6 +624,7 @@ def test_fault_validation(api: FakeCTGov) -> None:
     assert parse_fault("status:503:2") == ("status", 2, {"status": 503})
     assert parse_fault("stall:1.5") == ("stall", 1, {"seconds": 1.5})
     assert parse_fault("close:*") == ("close", None, {})
+    assert parse_fault("challenge:403:*") == ("challenge", None, {"status": 403})
 
 
 def test_set_studies_replaces_data_and_caches(api: FakeCTGov) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,25 +15,32 @@ from typing import Any
 
 import requests
 
-from . import __version__
+from .deadline import Deadline
 from .exceptions import (
     APIError,
+    DeadlineExceeded,
+    Forbidden,
     InvalidResponse,
     NotFound,
     TransportError,
     error_for,
 )
 from .models import normalise_nct_id
+from .transport import (
+    Response,
+    Transport,
+    TransportFailure,
+    TransportNotice,
+    choose,
+    forbidden_fix,
+    is_challenge,
+)
 
 DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
 API_URL_ENV = "TRIALFINDER_API_URL"
 PAGE_SIZE = 1000  # the API's maximum; larger values are silently capped
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_RETRYABLE = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
+MIN_TRY = 0.1  # seconds: with less time left before the deadline, a try is not worth making
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,13 @@ class Client:
 
     >>> client = Client()                      # or Client("http://127.0.0.1:8765/api/v2")
     >>> for study in client.iter_studies({"query.cond": "multiple sclerosis"}): ...
+
+    ``deadline`` (seconds from now, or a :class:`Deadline`) bounds all its requests
+    together, retries included. ``transport`` replaces the one ``$TRIALFINDER_TRANSPORT``
+    chooses (see :mod:`trialfinder.transport`); when none is given and curl_cffi is
+    installed, a challenge (403, or HTML instead of JSON) switches the client to the
+    browser-like transport for good, and ``notify`` (else a TransportNotice warning)
+    says so once.
     """
 
     def __init__(
@@ -79,25 +95,29 @@ class Client:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] | None = None,
+        deadline: Deadline | float | None = None,
+        transport: Transport | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
         self.timeout = timeout or (10.0, _env_float("TRIALFINDER_TIMEOUT", 60.0))
         self.retry = retry or RetryPolicy(tries=int(_env_float("TRIALFINDER_TRIES", 5)))
         self.sleep = sleep or time.sleep
-        self.session = session or requests.Session()
-        self.session.headers.update(
-            {
-                "User-Agent": f"trialfinder/{__version__}",
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip, deflate",
-            }
-        )
+        self.deadline = Deadline(deadline) if isinstance(deadline, (int, float)) else deadline
+        self.notify = notify
+        self._fallback: Callable[[], Transport] | None = None
+        if transport is None:
+            transport, self._fallback = choose(session)
+        self.transport = transport
+        self._transports = [transport]
+        self._switch_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Client {self.base_url}>"
 
     def close(self) -> None:
-        self.session.close()
+        for transport in self._transports:
+            transport.close()
 
     def __enter__(self) -> Client:
         return self
@@ -206,29 +226,75 @@ class Client:
                 response.url,
             ) from exc
 
-    def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
-        """GET with retries on connection errors, timeouts, 429 and 5xx."""
+    def _get(self, path: str, params: Mapping[str, str]) -> Response:
+        """GET with retries on connection errors, timeouts, 429 and 5xx, within the deadline."""
         url = self._url(path)
         attempt = 0
+        last = ""
         while True:
             attempt += 1
+            transport = self.transport
             try:
-                response = self.session.get(url, params=dict(params), timeout=self.timeout)
-                # Read the body inside the try: a reset mid-body is a transport error too.
-                _ = response.content
-            except _RETRYABLE as exc:
+                response = transport.get(url, params, self._timeouts(url, last))
+            except TransportFailure as exc:
+                last = exc.what
+                if not exc.retryable:
+                    raise TransportError(f"request failed: {exc.what}", url) from exc
+                self._check_deadline(url, last)
                 if attempt >= self.retry.tries:
-                    raise TransportError(_describe_transport(exc, attempt), url) from exc
-                self.sleep(self.retry.delay(attempt))
+                    raise TransportError(f"{exc.what} ({attempt} tries)", url) from exc
+                self._pause(self.retry.delay(attempt), url, last)
                 continue
-            except requests.RequestException as exc:
-                raise TransportError(f"request failed: {exc.__class__.__name__}", url) from exc
+            if is_challenge(response) and self._switch(transport, response):
+                attempt -= 1  # the same try again, through the browser-like transport
+                continue
             if response.status_code < 400:
                 return response
             error: APIError = error_for(response)
+            if isinstance(error, Forbidden):
+                error = Forbidden(response, fix=forbidden_fix(transport))
             if response.status_code not in RETRY_STATUSES or attempt >= self.retry.tries:
                 raise error
-            self.sleep(self.retry.delay(attempt, _retry_after(response)))
+            last = f"HTTP {response.status_code}"
+            self._pause(self.retry.delay(attempt, _retry_after(response)), url, last)
+
+    def _timeouts(self, url: str, last: str) -> tuple[float, float]:
+        """The connect and read timeouts of the next try, capped by the time left."""
+        if self.deadline is None:
+            return self.timeout
+        self._check_deadline(url, last)
+        left = self.deadline.left()
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
+    def _check_deadline(self, url: str, last: str) -> None:
+        if self.deadline is not None and self.deadline.left() < MIN_TRY:
+            raise DeadlineExceeded(_deadline_message(self.deadline, last), url)
+
+    def _pause(self, delay: float, url: str, last: str) -> None:
+        """Sleep before a retry; give up now if the deadline would pass first."""
+        if self.deadline is not None and delay + MIN_TRY > self.deadline.left():
+            raise DeadlineExceeded(_deadline_message(self.deadline, last), url)
+        self.sleep(delay)
+
+    def _switch(self, transport: Transport, response: Response) -> bool:
+        """Move to the fallback transport after a challenge; False when there is none."""
+        with self._switch_lock:
+            if self.transport is not transport:
+                return True  # another thread switched already
+            if self._fallback is None:
+                return False
+            fallback, self._fallback = self._fallback(), None
+            self.transport = fallback
+            self._transports.append(fallback)
+        what = (f"HTTP {response.status_code}" if response.status_code != 200
+                else "an HTML page instead of JSON")
+        message = (f"ClinicalTrials.gov answered {what} (a bot check?); "
+                   f"retrying through the {fallback.label} transport")
+        if self.notify is not None:
+            self.notify(message)
+        else:
+            warnings.warn(message, TransportNotice, stacklevel=2)
+        return True
 
 
 class _Later:
@@ -250,7 +316,7 @@ def _env_float(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Response) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), if any."""
     value = response.headers.get("Retry-After")
     if not value:
@@ -265,11 +331,8 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def _describe_transport(exc: Exception, attempts: int) -> str:
-    what = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        what = "the connection broke off mid-answer"
-    elif isinstance(exc, requests.ConnectionError) and "Remote end closed" in str(exc):
-        what = "the server closed the connection without answering"
-    return f"{what} ({attempts} tries)"
+def _deadline_message(deadline: Deadline, last: str) -> str:
+    cause = f" (last try: {last})" if last else ""
+    return (f"no answer within the {deadline.seconds:g} s deadline{cause}; "
+            "set TRIALFINDER_DEADLINE to allow longer")
 

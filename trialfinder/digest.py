@@ -173,10 +173,13 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
 # -- building a digest -----------------------------------------------------------
 
 
+LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped")  # the search's projection, and why a trial stopped
+
+
 def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
     """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent."""
     found: dict[str, Trial] = {}
-    fields = ",".join((*SEARCH_FIELDS, "WhyStopped"))
+    fields = ",".join(LOOKUP_FIELDS)
     for start in range(0, len(nct_ids), LOOKUP_CHUNK):
         chunk = nct_ids[start : start + LOOKUP_CHUNK]
         for record in client.iter_studies({"filter.ids": ",".join(chunk), "fields": fields}):

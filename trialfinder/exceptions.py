@@ -48,6 +48,10 @@ class TransportError(ServiceError):
         super().__init__(message)
 
 
+class DeadlineExceeded(TransportError):
+    """The command's overall deadline (``TRIALFINDER_DEADLINE``) passed before an answer came."""
+
+
 class APIError(ServiceError):
     """ClinicalTrials.gov answered with an error status; carries its plain-text message."""
 
@@ -78,10 +82,14 @@ class BadRequest(APIError):
 
 
 class Forbidden(APIError):
-    """HTTP 403: the service refused this client."""
+    """HTTP 403: the service refused this client; ``fix`` says what to try (set by the client)."""
+
+    def __init__(self, response: Any, message: str | None = None, *, fix: str = "") -> None:
+        self.fix = fix
+        super().__init__(response, message)
 
     def hint(self) -> str:
-        return (
+        return self.fix or (
             "ClinicalTrials.gov refused this client; this happens on some networks and VPNs. "
             "Try again later, from another network, or through a mirror with --api-url"
         )

@@ -128,14 +128,24 @@ def api_url_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def make_client(api_url: str | None) -> Any:
-    from ..client import Client
-
+def check_api_url(api_url: str | None) -> None:
+    """``--api-url`` must be an http(s) URL: exit 2 otherwise."""
     if api_url is not None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputFailure(f"--api-url {api_url!r} is not an http(s) URL")
-    return Client(api_url)
+
+
+def make_client(api_url: str | None, deadline: float | None = None) -> Any:
+    """The API client of one command: its deadline (``$TRIALFINDER_DEADLINE``, else
+    ``deadline``, else the default) starts now; a switch of transport is noted on stderr."""
+    from ..client import Client
+    from ..deadline import DEFAULT_DEADLINE, deadline_seconds
+
+    check_api_url(api_url)
+    with service_errors():
+        seconds = deadline_seconds(deadline or DEFAULT_DEADLINE)
+        return Client(api_url, deadline=seconds, notify=lambda message: note(f"note: {message}"))
 
 
 def search_options(fn: Callable[..., Any]) -> Callable[..., Any]:

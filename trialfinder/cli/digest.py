@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..deadline import DIGEST_DEADLINE
 from ..exceptions import ServiceError
 from ..status import ExitStatus
 from .base import InputFailure, api_url_option, cli, describe, make_client, note, service_errors
@@ -146,7 +147,7 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
     if config.smtp is not None and not (dry_run or baseline):
         with service_errors():
             config.smtp.password()  # a missing password is a configuration error, found up front
-    client = make_client(api_url or config.api_url)
+    client = make_client(api_url or config.api_url, deadline=DIGEST_DEADLINE)
     failures = 0
     with service_errors(), run_lock(config.state) if not dry_run else contextlib.nullcontext():
         state = State(config.state, create=not dry_run)
