@@ -66,3 +66,14 @@ def test_a_missing_tool_such_as_openssl_fails_under_ci(monkeypatch):
 def test_a_present_tool_neither_skips_nor_fails(monkeypatch):
     monkeypatch.setenv("CI", "true")
     require_tool("sh", "to run anything")
+
+
+def test_no_test_module_skips_for_a_missing_tool_on_its_own():
+    """Every skip goes through conftest's helpers, which fail under CI instead."""
+    here = Path(__file__).parent
+    offenders = [
+        path.name for path in here.glob("*.py")
+        if path.name not in ("conftest.py", Path(__file__).name)
+        and any(call in path.read_text(encoding="utf-8") for call in ("pytest.skip(", "importorskip(", "skipif("))
+    ]
+    assert offenders == []
