@@ -170,3 +170,30 @@ def test_distance_sort_with_a_limit_reads_every_page(api, small_pages):
     result = search(Client(api.url), Query(place=BOSTON, limit=1))
     assert [m.trial.nct_id for m in result.matches] == ["NCT09100024"]  # nearest, on the last page
     assert len(api.requests) == 3
+
+
+# -- ranking orders -----------------------------------------------------------------------
+
+
+def dated_match(nct_id: str, updated: str, posted: str, miles: float | None) -> Any:
+    from trialfinder.ranking import Match
+
+    record = study(nct_id, site("Salem", miles) if miles is not None else site("Nowhere", 5000))
+    record["protocolSection"]["statusModule"].update(
+        lastUpdatePostDateStruct={"date": updated}, studyFirstPostDateStruct={"date": posted})
+    trial = Trial.from_api(record)
+    found = match(trial, Query(place=BOSTON)) if miles is not None else None
+    return found or Match(trial)
+
+
+def test_rank_orders_by_distance_update_or_posting():
+    from trialfinder.ranking import rank
+
+    a = dated_match("NCT09100031", "2026-03-01", "2024-01-01", 30)
+    b = dated_match("NCT09100032", "2026-01-01", "2025-01-01", 10)
+    c = dated_match("NCT09100033", "2026-02-01", "2023-01-01", None)  # no site near: last by distance
+    d = dated_match("NCT09100030", "2026-02-01", "2023-01-01", None)
+    ids = lambda ms: [m.trial.nct_id for m in ms]  # noqa: E731
+    assert ids(rank([a, b, c, d], "distance")) == ["NCT09100032", "NCT09100031", "NCT09100030", "NCT09100033"]
+    assert ids(rank([a, b, c, d], "updated")) == ["NCT09100031", "NCT09100030", "NCT09100033", "NCT09100032"]
+    assert ids(rank([a, b, c, d], "posted")) == ["NCT09100032", "NCT09100031", "NCT09100030", "NCT09100033"]

@@ -31,3 +31,22 @@ def test_an_unknown_status_lists_the_choices():
     message = str(info.value)
     assert message.startswith("unknown status 'recruting'; choose from open, recruiting, not-yet-recruiting, ")
     assert message.endswith(", withheld, unknown")
+
+
+def test_clean_line_trims_plain_text_too():
+    assert clean_line(" padded ") == "padded"
+    assert clean_line("plain") == "plain"
+
+
+@pytest.mark.parametrize("value, width, expected", [
+    ("abcdef", 6, "abcdef"),        # exactly the width: untouched
+    ("abcdefg", 6, "abcde…"),       # one over: cut to width - 1, then the ellipsis
+    ("abc defg", 5, "abc…"),        # no space left before the ellipsis
+    ("  abcdefg", 6, "  abc…"),     # leading spaces are kept
+    ("abc", 1, "…"),
+])
+def test_shorten_cuts_to_the_width_with_an_ellipsis(value, width, expected):
+    from trialfinder.text import shorten
+
+    assert shorten(value, width) == expected
+    assert len(shorten(value, width)) <= width
