@@ -1,11 +1,12 @@
-"""Exact results of the text and status helpers (written to kill surviving mutants)."""
+"""Exact results of the text, status, radius and query helpers (written to kill surviving
+mutants; issue 11)."""
 
 from __future__ import annotations
 
 import pytest
 
 from trialfinder.exceptions import InputError
-from trialfinder.query import parse_statuses
+from trialfinder.query import MAX_RADIUS_MI, Radius, build_query, parse_radius, parse_statuses
 from trialfinder.text import clean_line, clean_text
 
 
@@ -50,3 +51,33 @@ def test_shorten_cuts_to_the_width_with_an_ellipsis(value, width, expected):
 
     assert shorten(value, width) == expected
     assert len(shorten(value, width)) <= width
+
+
+@pytest.mark.parametrize("text, radius", [
+    ("0.5", Radius(0.5, "mi")), ("1", Radius(1.0, "mi")), ("150 KM", Radius(150.0, "km")),
+    ("12500", Radius(12500.0, "mi")), (" 20 kilometres ", Radius(20.0, "km")), ("3miles", Radius(3.0, "mi")),
+])
+def test_radii_down_to_fractions_and_up_to_half_the_earth(text, radius):
+    assert parse_radius(text) == radius
+    assert MAX_RADIUS_MI == 12_500.0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("abc", "radius 'abc' is not a distance like 100mi, 150km or 50"),
+    ("0", "radius '0' must be greater than zero"),
+    ("0.0km", "radius '0.0km' must be greater than zero"),
+    ("12501", "radius '12501' is larger than the Earth allows (12,500 mi)"),
+    ("20200km", "radius '20200km' is larger than the Earth allows (12,500 mi)"),
+])
+def test_bad_radii_say_what_is_wrong(text, message):
+    with pytest.raises(InputError) as info:
+        parse_radius(text)
+    assert str(info.value) == message
+
+
+def test_build_query_keeps_what_it_is_given_and_adds_nothing():
+    query = build_query(sort="updated", limit=3)
+    assert (query.sort, query.limit, query.term) == ("updated", 3, "")
+    assert "query.term" not in query.params()
+    for anything in ("", "any", "ANY", " Any "):
+        assert build_query(condition=anything).condition == ""
