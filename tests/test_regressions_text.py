@@ -81,3 +81,25 @@ def test_build_query_keeps_what_it_is_given_and_adds_nothing():
     assert "query.term" not in query.params()
     for anything in ("", "any", "ANY", " Any "):
         assert build_query(condition=anything).condition == ""
+
+
+@pytest.mark.parametrize("text, phases", [
+    ("2,,3", ("PHASE2", "PHASE3")),
+    ("2/3", ("PHASE2", "PHASE3")),
+    ("early phase 1", ("EARLY_PHASE1",)),
+    ("0", ("EARLY_PHASE1",)),
+    ("n/a", ("NA",)),          # one phase, not "n" and "a"
+    ("N/A, 4", ("NA", "PHASE4")),
+])
+def test_phases_as_people_write_them(text, phases):
+    from trialfinder.query import parse_phases
+
+    assert parse_phases([text]) == phases
+
+
+def test_the_geo_filter_has_six_decimals():
+    from trialfinder.places import Place
+    from trialfinder.query import Query
+
+    place = Place(name="x", lat=42.12345678, lon=-71.87654321, kind="coordinates")
+    assert Query(place=place).params()["filter.geo"] == "distance(42.123457,-71.876543,100mi)"
