@@ -103,3 +103,17 @@ def test_the_geo_filter_has_six_decimals():
 
     place = Place(name="x", lat=42.12345678, lon=-71.87654321, kind="coordinates")
     assert Query(place=place).params()["filter.geo"] == "distance(42.123457,-71.876543,100mi)"
+
+
+def test_numbers_are_sent_without_exponent_trailing_zeros_or_negative_zero():
+    from trialfinder.query import _number
+
+    assert [_number(v) for v in (100.0, 12.5, 0.0, -0.0001, 1e-7, 150.1234)] == ["100", "12.5", "0", "0", "0", "150.123"]
+    assert _number(-71.0589, 6) == "-71.0589"
+
+
+def test_describe_says_any_status_and_any_condition_and_joins_drugs_with_or():
+    from trialfinder.query import Query
+
+    query = Query(condition=" ", statuses=(), interventions=("ocrelizumab", "ublituximab"))
+    assert query.describe() == "any status any condition trials of ocrelizumab or ublituximab"
