@@ -65,6 +65,9 @@ OUTPUT_PIECES = {
     "min_age": ["MinimumAge"], "max_age": ["MaximumAge"], "sex": ["Sex"],
     "first_posted": ["StudyFirstPostDate"], "last_updated": ["LastUpdatePostDate"],
     "matched_drugs": ["InterventionName", "InterventionOtherName"],
+    "which trials are on condition (conditions.py)": [
+        "Condition", "Keyword", "ConditionMeshTerm", "ConditionAncestorTerm",
+    ],
     "nearest_site / sites_in_radius": [
         "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
         "LocationStatus", "LocationGeoPoint",

@@ -20,7 +20,7 @@ settings.register_profile("mutation", deadline=None, max_examples=30)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 API = "https://ctgov.test/api/v2"  # never resolves: a test that forgets to mock fails loudly
 
-# One gazetteer cache (built once, ~5 s; its file name carries the data version), shared
+# One place index (unpacked once from the package; its file name carries the version), shared
 # with subprocesses and reused by later runs on this machine. CI points it elsewhere.
 os.environ.setdefault(
     "TRIALFINDER_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"trialfinder-test-cache-{os.getuid()}")

@@ -365,8 +365,13 @@ FAULT_KINDS: dict[str, frozenset[str]] = {  # kind -> its options
     "truncate": frozenset(),
     "phantom_token": frozenset(),
     "empty_pages": frozenset(),
+    "moved": frozenset({"count"}),
 }
-_CONDITIONAL = ("phantom_token", "empty_pages")  # apply only to the last page of a walk
+# ``moved`` (count=1) is the data changing mid-walk: ``count`` studies the walk already
+# passed vanished (or moved to an earlier page), so a later page (one with a pageToken)
+# starts that many studies further on and the walk comes up short of its totalCount.
+# Like phantom_token and empty_pages it is conditional: taken only on such a page.
+_CONDITIONAL = ("phantom_token", "empty_pages", "moved")  # apply only to some pages of a walk
 
 
 @dataclass
@@ -765,11 +770,16 @@ class _Handler(BaseHTTPRequestHandler):
         plan, matches = data.query(key, params)
         token = params.get("pageToken")
         offset = read_token(token, key, len(matches)) if token else 0
+        if token:  # a later page: where moved strikes
+            fault = app._take(armed, ("moved",))
+            if fault is not None:
+                self._fault = fault.kind
+                offset = min(offset + int(fault.opts.get("count", 1)), len(matches))
         end = min(offset + size, len(matches))
         page = matches[offset:end]
         next_token = make_token(key, end) if end < len(matches) else None
         if next_token is None:  # the last page: where phantom_token and empty_pages strike
-            fault = app._take(armed, _CONDITIONAL)
+            fault = app._take(armed, ("phantom_token", "empty_pages"))
             if fault is not None:
                 self._fault = fault.kind
                 if fault.kind == "empty_pages":

@@ -39,7 +39,7 @@ def test_btk_near_boston_table(mocked, btk_page):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines[2:5]] == ["NCT04458051", "NCT07299019", "NCT05147220"]
-    assert "3 trials: recruiting multiple sclerosis trials of BTK inhibitors within 100 mi of Boston" in result.stdout
+    assert "3 recruiting multiple sclerosis trials of BTK inhibitors within 100 mi of Boston" in result.stdout
     assert result.stderr == ""
 
 
@@ -50,7 +50,8 @@ def test_json_format(mocked, btk_page):
     data = json.loads(result.stdout)
     assert [d["nct_id"] for d in data] == ["NCT04458051", "NCT07299019", "NCT07067463", "NCT05147220"]
     assert data[2]["nearest_site"]["status"] == "NOT_YET_RECRUITING"
-    assert "4 trials" in result.stderr
+    assert result.stderr.startswith("4 recruiting, not yet recruiting or enrolling by invitation multiple "
+                                    "sclerosis trials of BTK inhibitors within 150 mi")
     sent = mocked.calls[0].request.params
     assert sent["filter.overallStatus"] == "RECRUITING,NOT_YET_RECRUITING,ENROLLING_BY_INVITATION"
     assert sent["filter.geo"].endswith(",150mi)")
@@ -78,7 +79,7 @@ def test_every_option_reaches_the_api(mocked, btk_page):
     assert sent["filter.overallStatus"] == "RECRUITING,NOT_YET_RECRUITING"
     assert sent["filter.advanced"].startswith("AREA[Phase](PHASE2 OR PHASE3) AND (AREA[MinimumAge]")
     assert "AREA[Sex]FEMALE" in sent["filter.advanced"]
-    assert result.stdout.startswith("No recruiting or not yet recruiting multiple sclerosis trials")
+    assert result.stdout.startswith("No recruiting or not yet recruiting phase 2 or 3 multiple sclerosis trials")
 
 
 def test_sort_updated_with_limit_stops_early(mocked, btk_page):

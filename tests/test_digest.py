@@ -135,6 +135,29 @@ def test_first_run_reports_every_match_as_new(world, smtp, config):
     assert "btk-boston: 3 new, 0 changed, 0 gone: sent to" in result.stderr
 
 
+def test_a_region_digest_reports_trials_with_a_site_there(world, smtp, tmp_path):
+    config = write_config(tmp_path / "config.toml", smtp.port, near='"MA"')
+    config.write_text(config.read_text().replace('radius = "100mi"\n', ""))
+    result = digest(config)
+    assert result.exit_code == 0, result.output
+    msg = only_message(smtp).message
+    assert msg["Subject"] == "trialfinder: 3 new MS trials in Massachusetts"
+    plain, _ = parts(msg)
+    assert "nearest site" not in plain
+    assert "· site: Massachusetts General Hospital, Boston, MA (1 in the region)" in plain
+    assert world.calls[0]["query.locn"] == 'AREA[LocationState]"Massachusetts"'
+    assert "state=Massachusetts" in plain
+
+
+def test_config_check_notes_an_ambiguous_region(tmp_path):
+    config = write_config(tmp_path / "config.toml", 25, near='"GA"')
+    config.write_text(config.read_text().replace('radius = "100mi"\n', ""))
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "note: search 'btk-boston': 'GA' is read as the US state Georgia" in result.stderr
+    assert "with a site in Georgia" in result.stdout
+
+
 def test_second_run_without_change_sends_nothing(world, smtp, config):
     digest(config)
     result = digest(config)

@@ -130,12 +130,12 @@ def test_search_ranks_by_nearest_recruiting_site_in_every_format(tf, api, fmt):
         rows = list(csv.DictReader(io.StringIO(result.stdout)))
         assert [r["distance_mi"] for r in rows] == ["0.6", "2.8", "51.5", "80.3"]
         assert rows[3]["nearest_facility"] == "Novartis Investigative Site"
-        assert result.stderr.startswith("4 trials: recruiting or not yet recruiting")
+        assert result.stderr.startswith("4 recruiting, not yet recruiting or enrolling by invitation")
     elif fmt == "markdown":
         assert "| [NCT04458051](https://clinicaltrials.gov/study/NCT04458051) |" in result.stdout
     else:
-        assert "Massachusetts General Hospital, Boston, MA (+1 more)  0.6 mi" in result.stdout
-        assert "\n4 trials: recruiting or not yet recruiting or enrolling by invitation" in result.stdout
+        assert re.search(r"0.6 mi +Boston, MA \(\+1 more\) +Massachusetts General Hospital", result.stdout)
+        assert "\n4 recruiting, not yet recruiting or enrolling by invitation" in result.stdout
 
 
 def test_search_leaves_out_a_study_whose_only_nearby_site_is_withdrawn(tf, api):
@@ -147,6 +147,52 @@ def test_search_leaves_out_a_study_whose_only_nearby_site_is_withdrawn(tf, api):
     [sent] = api.requests
     answer = requests.get(api.url + "/studies", params=sent.params, timeout=10).json()
     assert REMODEL_2 in [nct(s) for s in answer["studies"]]
+
+
+def test_region_search_counts_qualifying_sites_in_the_state(tf, api):
+    studies = world()
+    # A second recruiting Massachusetts site puts NCT07299019 first (2 sites against 1).
+    sites = protocol(studies, "NCT07299019")["contactsLocationsModule"]["locations"]
+    sites.append(dict(sites[0], facility="Second Massachusetts Site", city="Worcester"))
+    api.set_studies(studies)
+    result = tf("search", "-d", "btk", "-n", "Massachusetts", "-f", "json")
+    assert result.returncode == 0, result
+    data = result.json()
+    assert [t["nct_id"] for t in data] == ["NCT07299019", PERSEUS, "NCT05147220"]
+    assert [t["sites_in_radius"] for t in data] == [2, 1, 1]
+    assert all(t["nearest_site"]["distance_mi"] is None for t in data)
+    [sent] = api.requests
+    assert sent.params["query.locn"] == 'AREA[LocationState]"Massachusetts"'
+    assert "filter.geo" not in sent.params
+    # The stand-in also sent the study whose only Massachusetts site is withdrawn
+    # (NCT05156281); trialfinder left it out by the per-site status check.
+    answer = requests.get(api.url + "/studies", params=sent.params, timeout=10).json()
+    assert "NCT05156281" in [nct(s) for s in answer["studies"]]
+    table = tf("search", "-d", "btk", "-n", "MA")
+    assert "Recruiting sites in Massachusetts" in table.stdout
+    assert "Ranked by the number of sites in Massachusetts" in table.stdout
+    assert table.returncode == 0, table
+
+
+def test_region_search_by_country(tf, api):
+    result = tf("search", "-d", "btk", "-n", "France", "-f", "json")
+    assert result.returncode == 0, result
+    assert [t["nct_id"] for t in result.json()] == [PERSEUS]
+
+
+def test_region_with_a_radius_is_exit_2_without_a_request(tf, api):
+    line = error_line(tf("search", "-n", "MA", "-r", "50mi"), 2)
+    assert line.startswith("Error: --radius does not apply to Massachusetts"), line
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("near", [["-n", "-33.87,151.21"], ["-n=-33.87,151.21"],
+                                  ["--near=-33.87,151.21"]])
+def test_negative_coordinates_in_near(tf, api, near):
+    result = tf("search", *near, "-f", "json")
+    assert result.returncode == 0, result
+    [sent] = api.requests
+    assert sent.params["filter.geo"] == "distance(-33.87,151.21,100mi)"
 
 
 def filter_world() -> list[dict[str, Any]]:
@@ -313,7 +359,7 @@ def check_full_walk(result: Run, rank: dict[str, int]) -> None:
     assert {t["nct_id"] for t in data} == set(rank)
     # Ranked by distance across page boundaries: the study last in the data comes first.
     assert [rank[t["nct_id"]] for t in data] == list(range(N_BIG))
-    assert result.stderr.startswith(f"{N_BIG} trials: recruiting multiple sclerosis trials within 100 mi")
+    assert result.stderr.startswith(f"{N_BIG:,} recruiting multiple sclerosis trials within 100 mi")
 
 
 def test_pagination_walks_every_page(big, big_tf):
@@ -353,6 +399,15 @@ def test_limit_by_distance_still_reads_every_page(big, big_tf):
     result = big_tf("search", "-n", BOSTON, "--limit", "3", "-f", "json")
     assert result.returncode == 0, result
     assert [rank[t["nct_id"]] for t in result.json()] == [0, 1, 2]
+    assert len(api.requests) == PAGES
+
+
+def test_limit_in_a_region_still_reads_every_page(big, big_tf):
+    api, rank, _ = big
+    result = big_tf("search", "-n", "Massachusetts", "--limit", "3", "-f", "json")
+    assert result.returncode == 0, result
+    # One qualifying site each: ties, broken by NCT ID across every page.
+    assert [t["nct_id"] for t in result.json()] == sorted(rank)[:3]
     assert len(api.requests) == PAGES
 
 
@@ -743,4 +798,4 @@ def test_summary_line_for_one_trial_is_singular(tf, api):
     api.set_studies(hostile_world())
     result = tf("search", "-n", BOSTON, "-f", "json")
     assert result.returncode == 0, result
-    assert result.stderr.startswith("1 trial: ")
+    assert result.stderr.startswith("1 recruiting multiple sclerosis trial within")

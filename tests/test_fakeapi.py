@@ -212,6 +212,30 @@ def test_pagination_walk(big: FakeCTGov) -> None:
     assert seen == nct_ids(big.studies)  # no sort: data order
 
 
+def walk(server: FakeCTGov, **params: Any) -> tuple[int, list[str]]:
+    """Every page of one walk: the announced total and the NCT IDs that came."""
+    page = get(server, countTotal="true", **params).json()
+    total, seen = page["totalCount"], nct_ids(page["studies"])
+    while "nextPageToken" in page:
+        page = get(server, pageToken=page["nextPageToken"], **params).json()
+        seen += nct_ids(page["studies"])
+    return total, seen
+
+
+def test_moved_fault_shortens_a_walk_once_or_always() -> None:
+    params = {"fields": "NCTId", "pageSize": 10}
+    with FakeCTGov(generate_studies(25, seed=3, min_sites=1, max_sites=2)) as server:
+        every = nct_ids(server.studies)
+        server.add_fault("moved")  # once: one study passed on page 1 vanished before page 2
+        total, seen = walk(server, **params)
+        assert total == 25 and len(seen) == 24 and seen == every[:10] + every[11:]
+        assert [r.fault for r in server.requests] == [None, "moved", None]
+        assert walk(server, **params) == (25, every)  # spent: the next walk is whole
+        server.add_fault("moved", times=None, count=2)  # always, two studies a page
+        total, seen = walk(server, **params)
+        assert total == 25 and len(seen) == 21
+
+
 def test_page_size_default_zero_and_cap() -> None:
     tiny = [
         {"protocolSection": {"identificationModule": {"nctId": f"NCT{i:08d}"}}}

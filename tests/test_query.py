@@ -10,7 +10,7 @@ from trialfinder import essie
 from trialfinder.drugclasses import find_drug_class
 from trialfinder.exceptions import InputError
 from trialfinder.places import Place
-from trialfinder.query import Query, Radius, parse_phases, parse_radius, parse_statuses
+from trialfinder.query import Query, Radius, build_query, parse_phases, parse_radius, parse_statuses
 
 BOSTON = Place(name="Boston", lat=42.3601, lon=-71.0589, kind="coordinates")
 GEO_REGEX = re.compile(r"^distance\(-?\d+(\.\d+)?,-?\d+(\.\d+)?,\d+(\.\d+)?(km|mi)?\)$")
@@ -157,3 +157,24 @@ def test_text_that_cleans_to_nothing_is_refused_not_dropped(option, kwargs):
 
     with pytest.raises(InputError, match=f"{option} .* has no words to search for"):
         build_query(**kwargs)
+
+
+def test_text_of_only_nct_ids_becomes_filter_ids_and_keeps_the_filters():
+    from trialfinder.query import nct_ids_in
+
+    assert nct_ids_in("NCT04458051") == ("NCT04458051",)
+    assert nct_ids_in(" nct4458051, NCT05147220 ") == ("NCT04458051", "NCT05147220")
+    assert nct_ids_in("NCT04458051 tolebrutinib") == ()
+    params = build_query(term="NCT04458051", phases=["3"], statuses=["open"]).params()
+    assert params["filter.ids"] == "NCT04458051" and "query.term" not in params
+    assert params["filter.advanced"] == "AREA[Phase](PHASE3)"
+    assert params["query.cond"] == "multiple sclerosis"
+    params = build_query(interventions=["NCT04458051"]).params()
+    assert params["filter.ids"] == "NCT04458051" and "query.intr" not in params
+
+
+def test_nct_ids_in_two_texts_must_share_one():
+    params = build_query(condition="NCT04458051, NCT05147220", term="NCT05147220").params()
+    assert params["filter.ids"] == "NCT05147220" and "query.cond" not in params
+    with pytest.raises(InputError, match="have none in common"):
+        build_query(condition="NCT04458051", term="NCT05147220")

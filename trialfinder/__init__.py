@@ -39,6 +39,8 @@ _EXPORTS = {
     "SearchResult": "finder",
     "Place": "places",
     "resolve_place": "places",
+    "resolve_location": "places",
+    "Region": "regions",
     "DrugClass": "drugclasses",
     "drug_classes": "drugclasses",
     "find_drug_class": "drugclasses",

@@ -22,6 +22,7 @@ from .exceptions import (
     Forbidden,
     InvalidResponse,
     NotFound,
+    ShortWalk,
     TransportError,
     error_for,
 )
@@ -165,7 +166,12 @@ class Client:
         return Page(data["studies"], next_token, total if isinstance(total, int) else None)
 
     def iter_studies(
-        self, params: Mapping[str, str], max_pages: int = 10_000, *, prefetch: bool = True
+        self,
+        params: Mapping[str, str],
+        max_pages: int = 10_000,
+        *,
+        prefetch: bool = True,
+        on_page: Callable[[int, int | None], None] | None = None,
     ) -> Iterator[Any]:
         """Yield every study matching ``params``, following ``nextPageToken`` to the end.
 
@@ -175,6 +181,7 @@ class Client:
         turn it off when the caller may stop early, to save the request.
         Raises InvalidResponse when the walk loops or comes up short of the
         announced total, so a caller never mistakes a cut-short walk for the answer.
+        ``on_page(fetched, total)`` is called as each page arrives (for progress).
         """
         url = self._url("/studies")
         seen_tokens: set[str] = set()
@@ -194,6 +201,8 @@ class Client:
                 if number == 0:
                     total = page.total_count
                 count += len(page.studies)
+                if on_page is not None:
+                    on_page(count, total)
                 token = page.next_page_token
                 if token is not None:
                     if token in seen_tokens:
@@ -208,7 +217,7 @@ class Client:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         if total is not None and count < total:
-            raise InvalidResponse(f"the walk ended after {count} of {total} studies", url)
+            raise ShortWalk(count, total, url)
 
     # -- transport ---------------------------------------------------------
 

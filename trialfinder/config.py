@@ -37,6 +37,8 @@ SEARCH_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "age": ((int,), "a whole number of years"),
     "sex": ((str,), "\"female\" or \"male\""),
     "limit": ((int,), "a whole number"),
+    "include_off_condition": ((bool,), "true or false"),
+    "profile": ((str, dict), "a profile TOML file, or a table of profile keys (see README)"),
 }
 SMTP_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "host": ((str,), "a host name"),
@@ -79,6 +81,7 @@ class SavedSearch:
     recipients: tuple[str, ...]
     send_empty: bool = False
     options: dict[str, Any] = field(default_factory=dict, compare=False)
+    profile: Any = field(default=None, compare=False)  # an eligibility Profile: items say if they fit
 
     @property
     def near(self) -> str | None:
@@ -147,7 +150,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         raise fail("search", "must be [[search]] tables")
     if not entries:
         raise fail("search", "no [[search]] defined")
-    searches = [_parse_search(e, i, fail) for i, e in enumerate(entries)]
+    searches = [_with_profile(_parse_search(e, i, fail), e, path, fail) for i, e in enumerate(entries)]
     names = [s.name for s in searches]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -227,10 +230,31 @@ def _parse_search(table: dict[str, Any], index: int, fail: Any) -> SavedSearch:
             age=options.get("age"),
             sex=options.get("sex"),
             limit=options.get("limit"),
+            include_off_condition=bool(options.get("include_off_condition", False)),
         )
     except InputError as exc:
         raise fail(where, str(exc)) from None
     return SavedSearch(name, query, tuple(recipients), bool(table.get("send_empty", False)), options)
+
+
+def _with_profile(saved: SavedSearch, table: dict[str, Any], path: Path, fail: Any) -> SavedSearch:
+    """The saved search with its ``profile`` (a file beside the config, or inline keys) loaded."""
+    raw = table.get("profile")
+    if raw is None:
+        return saved
+    from dataclasses import replace
+
+    from .eligibility import load_profile, profile_from_mapping
+
+    where = f"search {saved.name!r}.profile"
+    try:
+        if isinstance(raw, str):
+            profile = load_profile(path.parent / Path(raw).expanduser())
+        else:
+            profile = profile_from_mapping(raw, where="profile")
+    except InputError as exc:
+        raise fail(where, str(exc)) from None
+    return replace(saved, profile=profile)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -271,6 +295,7 @@ status = ["recruiting", "not-yet-recruiting"]
 # phase = ["2", "3"]
 # age = 45
 # sex = "female"
+# profile = "me.toml"           # say in each item whether the trial could fit you (README "Could I join?")
 recipients = ["nurse@example.org"]
 send_empty = false              # true: also mail when nothing changed
 '''

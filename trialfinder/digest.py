@@ -15,7 +15,7 @@ from .client import Client
 from .config import SavedSearch
 from .exceptions import RecordError
 from .finder import search
-from .models import Site, Trial
+from .models import Site, Trial, normalise_nct_id
 from .query import SEARCH_FIELDS
 from .ranking import Match, NearbySite, match, site_status
 from .render import distance_label, phase_label, site_label, status_label
@@ -37,6 +37,7 @@ class Item:
     why: str  # the one-line reason it matters: drug, phase, status, distance
     details: list[str] = field(default_factory=list)  # what changed / why it is gone
     snapshot: dict[str, Any] = field(default_factory=dict)
+    fit: str = ""  # with a profile: whether the trial could fit, and why
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Digest:
     unchanged: set[str] = field(default_factory=set)  # reported before, nothing to say now
     deferred: int = 0  # items beyond the cap, left for the next digest
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the e-mail's footer: trials left out
+    retire: dict[str, str | None] = field(default_factory=dict)  # ID -> the ID it waits for, if any
 
     @property
     def items(self) -> list[Item]:
@@ -73,7 +76,8 @@ class Digest:
         shown = {i.nct_id for i in self.items}
         held = set(self.snapshots) - shown - self.unchanged
         current = {k: v for k, v in self.snapshots.items() if k not in held}
-        return current, [i.nct_id for i in self.gone]
+        retired = [k for k, after in self.retire.items() if after is None or after not in held]
+        return current, [i.nct_id for i in self.gone] + retired
 
 
 # -- snapshots: what a digest says about a trial ---------------------------------
@@ -85,7 +89,7 @@ def site_key(site: Site) -> str:
 
 def _site_snapshot(nearby: NearbySite) -> dict[str, Any]:
     s = nearby.site
-    return {"key": site_key(s), "label": site_label(s), "distance_mi": round(nearby.distance_mi, 1),
+    return {"key": site_key(s), "label": site_label(s), "distance_mi": None if nearby.distance_mi is None else round(nearby.distance_mi, 1),
             "status": nearby.status}
 
 
@@ -108,7 +112,9 @@ def why(snap: dict[str, Any], unit: str, radius: str) -> str:
     parts.append(f"phase {phase_label(snap.get('phases', []))}")
     parts.append(status_label(snap.get("status", "")))
     nearest = snap.get("nearest")
-    if nearest:
+    if nearest and nearest.get("distance_mi") is None:  # a region search
+        parts.append(f"site: {nearest['label']} ({len(snap.get('sites', []))} in the region)")
+    elif nearest:
         count = len(snap.get("sites", []))
         parts.append(f"nearest site: {nearest['label']}, {distance_label(nearest['distance_mi'], unit)}"
                      f" ({count} within {radius})")
@@ -125,7 +131,8 @@ def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: s
     if before.get("status") != after.get("status"):
         lines.append(f"status: {status_label(before.get('status', ''))} → {status_label(after['status'])}")
     old_near, new_near = before.get("nearest"), after.get("nearest")
-    if old_near and new_near and old_near["key"] != new_near["key"]:
+    if (old_near and new_near and old_near["key"] != new_near["key"]
+            and None not in (old_near.get("distance_mi"), new_near.get("distance_mi"))):
         lines.append(f"nearest recruiting site is now {new_near['label']} "
                      f"({distance_label(new_near['distance_mi'], unit)}); was {old_near['label']} "
                      f"({distance_label(old_near['distance_mi'], unit)})")
@@ -133,8 +140,12 @@ def changes(before: dict[str, Any], after: dict[str, Any], trial: Trial, unit: s
     new_sites = {s["key"]: s for s in after.get("sites", [])}
     for key, s in new_sites.items():
         if key not in old_sites:
-            lines.append(f"new site in range: {s['label']} ({distance_label(s['distance_mi'], unit)}, "
-                         f"{status_label(s['status']).lower()})")
+            status = status_label(s["status"]).lower()
+            if s.get("distance_mi") is None:  # a region search
+                lines.append(f"new site in the region: {s['label']} ({status})")
+            else:
+                lines.append(f"new site in range: {s['label']} "
+                             f"({distance_label(s['distance_mi'], unit)}, {status})")
     current = {site_key(s): s for s in trial.sites}
     for key, s in old_sites.items():
         if key not in new_sites:
@@ -162,22 +173,28 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
     if query.statuses and trial.status not in query.statuses:
         stopped = f" (why stopped: {trial.why_stopped})" if trial.why_stopped else ""
         return [f"now {status_label(trial.status).lower()}{stopped}"]
-    if query.place is not None and match(trial, query) is None:
+    if (query.place is not None or query.region is not None) and match(trial, query) is None:
         current = {site_key(s): s for s in trial.sites}
         lines = [f"the {s['label']} site is {_site_fate(current.get(s['key']), trial)}"
                  for s in previous.get("sites", [])]
-        return lines or [f"no recruiting site within {query.radius} any more"]
+        where = f"in {query.region.short_name}" if query.region else f"within {query.radius}"
+        return lines or [f"no recruiting site {where} any more"]
     return ["no longer matches the search terms (condition, drug or other filters)"]
 
 
 # -- building a digest -----------------------------------------------------------
 
 
-LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped")  # the search's projection, and why a trial stopped
+# The search's projection, why a trial stopped, and its former numbers (a renumbered trial).
+LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped", "NCTIdAlias")
 
 
 def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
-    """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent."""
+    """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent.
+
+    ``filter.ids`` also matches a study's former numbers (``NCTIdAlias``): a record
+    found under another number is filed under each asked ID it is an alias of.
+    """
     found: dict[str, Trial] = {}
     fields = ",".join(LOOKUP_FIELDS)
     for start in range(0, len(nct_ids), LOOKUP_CHUNK):
@@ -188,6 +205,8 @@ def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
             except RecordError:
                 continue
             found[trial.nct_id] = trial
+            for alias in aliases_of(record):
+                found.setdefault(alias, trial)
     return found
 
 
@@ -200,7 +219,10 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     query = saved.query.with_(limit=None)
     unit = query.radius.unit
     radius = str(query.radius)
-    result = search(client, query, keep_sites=True)  # a lost site's fate needs the full list
+    extra = ("EligibilityCriteria",) if saved.profile is not None else ()
+    result = search(client, query, keep_sites=True, extra_fields=extra)  # a lost site's fate needs the full list
+    if result.short is not None:  # restarted once and still short: never "no longer matching"
+        raise result.short
     reported: dict[str, Reported] = state.reported(saved.name)
     current = {m.trial.nct_id: m for m in result.matches}
     snapshots = {nct_id: snapshot(m) for nct_id, m in current.items()}
@@ -223,13 +245,31 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
             unchanged.add(nct_id)
 
     warnings = []
-    dropped = [nct_id for nct_id, r in reported.items() if r.active and nct_id not in current]
+    off = {m.trial.nct_id for m in result.off_condition}
+    retire: dict[str, str | None] = {k: None for k, r in reported.items() if r.active and k in off}
+    notes = result.notes("include_off_condition = true")
+    if retire:
+        were = "1 trial reported before is" if len(retire) == 1 else f"{len(retire)} trials reported before are"
+        notes.append(f"{were} left out from now on, not as no longer matching: "
+                     f"{'its' if len(retire) == 1 else 'their'} conditions are not {query.condition_text.strip()}.")
+    dropped = [k for k, r in reported.items() if r.active and k not in current and k not in off]
     gone = []
     if dropped and result.skipped:
         warnings.append(f"{len(result.skipped)} records could not be read; not reporting any trial as "
                         "no longer matching this time")
         dropped = []
     records = lookup(client, dropped) if dropped else {}
+    for old, record in sorted(records.items()):
+        if old not in dropped or record.nct_id == old:
+            continue
+        if record.nct_id in current:  # renumbered, and still matching under its new number
+            dropped.remove(old)
+            retire[old] = record.nct_id
+            renumbered(old, reported[old].snapshot, current[record.nct_id], new, changed, unit, radius)
+            unchanged.discard(record.nct_id)
+        elif record.nct_id in off:  # renumbered, and left out as off-condition
+            dropped.remove(old)
+            retire[old] = None
     for nct_id in sorted(dropped):
         prev = reported[nct_id].snapshot
         trial = records.get(nct_id)
@@ -237,8 +277,14 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         gone.append(Item("gone", nct_id, label, f"https://clinicaltrials.gov/study/{nct_id}",
                          why(prev, unit, radius), gone_reasons(prev, trial, saved), prev))
 
+    if saved.profile is not None:
+        from .eligibility import assess
+        from .eligibility.render import summary
+
+        for item in new + changed:
+            item.fit = summary(assess(current[item.nct_id].trial, saved.profile))
     digest = Digest(saved, new, changed, gone, len(current), last_run, snapshots, unchanged,
-                    warnings=warnings)
+                    warnings=warnings, notes=notes, retire=retire)
     cap = min(max_items, saved.query.limit or max_items)
     if len(digest.items) > cap:
         keep = digest.items[:cap]
@@ -247,6 +293,32 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         digest.changed = [i for i in keep if i.kind == "changed"]
         digest.gone = [i for i in keep if i.kind == "gone"]
     return digest
+
+
+def aliases_of(record: Any) -> list[str]:
+    """A raw record's former NCT numbers (``identificationModule.nctIdAliases``), normalised."""
+    ident = record.get("protocolSection", {}).get("identificationModule", {}) if isinstance(record, dict) else {}
+    aliases = ident.get("nctIdAliases") if isinstance(ident, dict) else None
+    found = []
+    for alias in aliases if isinstance(aliases, list) else []:
+        try:
+            found.append(normalise_nct_id(str(alias)))
+        except ValueError:
+            continue
+    return found
+
+
+def renumbered(old: str, before: dict[str, Any], m: Match, new: list[Item], changed: list[Item],
+               unit: str, radius: str) -> None:
+    """A reported trial now matches under a new number: a change, never new and gone."""
+    nct_id = m.trial.nct_id
+    snap = snapshot(m)
+    new[:] = [i for i in new if i.nct_id != nct_id]
+    changed[:] = [i for i in changed if i.nct_id != nct_id]
+    lines = [f"renumbered on ClinicalTrials.gov: {old} is now {nct_id}",
+             *changes(before, snap, m.trial, unit)]
+    changed.append(Item("changed", nct_id, m.trial.short_title, m.trial.url, why(snap, unit, radius),
+                        lines, snap))
 
 
 def _posted(trial: Trial, last_run: str | None) -> str:

@@ -24,10 +24,16 @@ class Drug:
     codes: tuple[str, ...]
     studied_in_ms: bool
     source: str
+    brands: tuple[str, ...] = ()
 
     @property
     def terms(self) -> tuple[str, ...]:
         return (self.name, *self.codes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The INN, code names and brand names: every way a text may name the drug."""
+        return (self.name, *self.codes, *self.brands)
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ def drug_classes() -> tuple[DrugClass, ...]:
             aliases=tuple(c["aliases"]),
             description=c["description"],
             members=tuple(
-                Drug(m["drug"], tuple(m["codes"]), bool(m["studied_in_ms"]), m["source"])
+                Drug(m["drug"], tuple(m["codes"]), bool(m["studied_in_ms"]), m["source"],
+                     tuple(m.get("brands", ())))
                 for m in c["members"]
             ),
         )
@@ -87,3 +94,27 @@ def matched_drugs(texts: list[str], drugs: list[Drug]) -> list[str]:
     """Names of the drugs whose name or code name occurs in any of ``texts``."""
     haystack = "\n".join(texts)
     return [d.name for d in drugs if any(_pattern(t).search(haystack) for t in d.terms)]
+
+
+def resolve_drug(text: str) -> tuple[str, ...]:
+    """The INNs a person means by a drug, brand, code or class name (``'Ocrevus'`` ->
+    ``('ocrelizumab',)``, ``'anti-CD20'`` -> its four members); unknown names as given."""
+    wanted = _key(text)
+    squashed = re.sub(r"[\s\-]", "", wanted)
+    for drug_class in drug_classes():
+        if wanted == drug_class.key or wanted in (_key(a) for a in drug_class.aliases):
+            return tuple(d.name for d in drug_class.members)
+    for drug_class in drug_classes():
+        for drug in drug_class.members:
+            if any(re.sub(r"[\s\-]", "", _key(n)) == squashed for n in drug.names):
+                return (drug.name,)
+    return (wanted,)
+
+
+def all_drugs() -> tuple[Drug, ...]:
+    """Every member drug of every class, once."""
+    seen: dict[str, Drug] = {}
+    for drug_class in drug_classes():
+        for drug in drug_class.members:
+            seen.setdefault(drug.name, drug)
+    return tuple(seen.values())

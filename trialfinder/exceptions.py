@@ -8,6 +8,7 @@ status 2 and the second to exit status 1.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -99,6 +100,24 @@ class NotFound(APIError):
     """HTTP 404: no such trial (or no such endpoint)."""
 
 
+class NotTheAPI(APIError):
+    """HTTP 404 that is not the API's own answer: the base URL is not the API v2.
+
+    The API says a study does not exist with a ``text/plain`` body naming it
+    ("NCT number NCT99999999 not found"); an HTML page, or a 404 for a search, comes
+    from a server (or path) that is not the API, so no trial may be called missing.
+    """
+
+    def hint(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        guess = "https://clinicaltrials.gov/api/v2"
+        if parts.netloc and "/api/v2/" not in parts.path + "/":
+            guess = f"{parts.scheme}://{parts.netloc}/api/v2"
+        return f"this URL is not the ClinicalTrials.gov API; check --api-url or TRIALFINDER_API_URL: try {guess}"
+
+
 class RateLimited(APIError):
     """HTTP 429: too many requests, still refused after retrying."""
 
@@ -122,6 +141,14 @@ class InvalidResponse(ServiceError):
         super().__init__(message)
 
 
+class ShortWalk(InvalidResponse):
+    """A walk of pages ended short of the announced total: the data changed mid-walk."""
+
+    def __init__(self, count: int, total: int, url: str = "") -> None:
+        super().__init__(f"the walk ended after {count} of {total} studies (the data changed mid-walk)", url)
+        self.count, self.total = count, total
+
+
 class RecordError(TrialfinderError, ValueError):
     """A study record from the API lacks a field trialfinder cannot do without."""
 
@@ -141,10 +168,25 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
 def error_for(response: Any) -> APIError:
     """The exception for an HTTP error response, chosen by its status code."""
     status = getattr(response, "status_code", 0)
+    if status == 404 and not api_says_missing(response):
+        return NotTheAPI(response)
     cls = _STATUS_CLASSES.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else APIError
     return cls(response)
+
+
+_MISSING_STUDY = re.compile(r"\bNCT\d{8}\b.*\bnot found\b", re.IGNORECASE | re.DOTALL)
+
+
+def api_says_missing(response: Any) -> bool:
+    """Is this 404 the API's own "NCT number ... not found" (REFERENCE.md s5.1)?"""
+    content_type = ((getattr(response, "headers", {}) or {}).get("Content-Type", "") or "").lower()
+    try:
+        body = response.text or ""
+    except Exception:  # pragma: no cover - a body that cannot be decoded
+        return False
+    return content_type.startswith("text/plain") and bool(_MISSING_STUDY.search(body[:1000]))
 
 
 def _body_message(response: Any, limit: int = 300) -> str:

@@ -34,7 +34,8 @@ def subject(digest: Digest) -> str:
     noun = "trial" if new + changed + gone == 1 else "trials"
     text = f"trialfinder: {news} {what} {noun}".replace("  ", " ")
     if digest.search.near:
-        text += f" near {digest.search.near}"
+        region = digest.search.query.region
+        text += f" in {region.short_name}" if region is not None else f" near {digest.search.near}"
     return clean_line(text)
 
 
@@ -52,6 +53,11 @@ def website_link(digest: Digest) -> str:
     if q.place is not None:
         params.update(locStr=digest.search.near or q.place.name, lat=f"{q.place.lat:.4f}",
                       lng=f"{q.place.lon:.4f}", distance=f"{q.radius.miles:.0f}")
+    elif q.region is not None:
+        if q.region.kind == "state":
+            params.update(state=q.region.short_name, country="United States")
+        else:
+            params.update(country=q.region.short_name)
     return "https://clinicaltrials.gov/search?" + urlencode(params)
 
 
@@ -66,7 +72,7 @@ def _heading(digest: Digest) -> list[str]:
 
 
 def _footer(digest: Digest) -> list[str]:
-    lines = []
+    lines = list(digest.notes)
     if digest.deferred:
         lines.append(f"{digest.deferred} more items did not fit in this e-mail; they follow in the next digest.")
     lines.append(f"All current matches on ClinicalTrials.gov: {website_link(digest)}")
@@ -86,6 +92,8 @@ def text_body(digest: Digest) -> str:
         for n, item in enumerate(items, 1):
             out.append(f"{n}. {item.label} ({item.nct_id})")
             out.append(f"   {item.why}")
+            if item.fit:
+                out.append(f"   Your profile: {item.fit}")
             out += [f"   - {line}" for line in item.details]
             out.append(f"   {item.url}")
     if digest.empty:
@@ -128,7 +136,8 @@ def _html_item(item: Item) -> str:
     return (
         f"<li style=\"margin-bottom:12px\"><a href=\"{e(item.url)}\"><b>{e(item.label)}</b></a> "
         f"({e(item.nct_id)})<br><span style=\"color:#444\">{e(item.why)}</span>"
-        f"<ul style=\"margin:4px 0\">{details}</ul></li>"
+        + (f"<br><span style=\"color:#444\">Your profile: {e(item.fit)}</span>" if item.fit else "")
+        + f"<ul style=\"margin:4px 0\">{details}</ul></li>"
     )
 
 

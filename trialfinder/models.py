@@ -65,7 +65,7 @@ class Site:
         return ", ".join(p for p in (self.city, self.state, self.country) if p)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = nulls(asdict(self))
         data["contacts"] = [c.as_dict() for c in self.contacts]
         return data
 
@@ -91,7 +91,7 @@ class Contact:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return nulls(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Intervention:
     other_names: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "other_names": list(self.other_names)}
+        return {"name": self.name, "type": self.type or None, "other_names": list(self.other_names)}
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,8 @@ class Trial:
     phases: tuple[str, ...] = ()
     study_type: str = ""
     conditions: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    condition_meshes: tuple[str, ...] = ()  # MeSH terms, then their ancestors
     interventions: tuple[Intervention, ...] = ()
     sponsor: str = ""
     min_age: str = ""
@@ -155,6 +157,8 @@ class Trial:
         arms = _mapping(protocol.get("armsInterventionsModule"))
         sponsor = _mapping(_mapping(protocol.get("sponsorCollaboratorsModule")).get("leadSponsor"))
         healthy = elig.get("healthyVolunteers")
+        conditions = _mapping(protocol.get("conditionsModule"))
+        browse = _mapping(_mapping(study.get("derivedSection")).get("conditionBrowseModule"))
         return cls(
             nct_id=raw_id.strip(),
             title=_line(ident.get("briefTitle")),
@@ -163,7 +167,12 @@ class Trial:
             status=_enum(status.get("overallStatus")) or "",
             phases=tuple(p for p in map(_enum, _list(design.get("phases"))) if p),
             study_type=_enum(design.get("studyType")) or "",
-            conditions=_lines(_mapping(protocol.get("conditionsModule")).get("conditions")),
+            conditions=_lines(conditions.get("conditions")),
+            keywords=_lines(conditions.get("keywords")),
+            condition_meshes=tuple(
+                t for key in ("meshes", "ancestors")
+                for t in (_line(m.get("term")) for m in _list_of_mappings(browse.get(key))) if t
+            ),
             interventions=tuple(
                 Intervention(
                     name=_line(i.get("name")),
@@ -203,8 +212,9 @@ class Trial:
         return self.acronym or self.title
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data, with the field names of the JSON output."""
-        return {
+        """Plain JSON-ready data, with the field names of the JSON output; a value the
+        record lacks is None (``null``), never ``""``."""
+        return nulls({
             "nct_id": self.nct_id,
             "title": self.title,
             "acronym": self.acronym,
@@ -212,7 +222,7 @@ class Trial:
             "phases": list(self.phases),
             "study_type": self.study_type,
             "conditions": list(self.conditions),
-            "interventions": [i.name for i in self.interventions],
+            "interventions": [i.as_dict() for i in self.interventions],
             "sponsor": self.sponsor,
             "min_age": self.min_age,
             "max_age": self.max_age,
@@ -220,7 +230,12 @@ class Trial:
             "first_posted": self.first_posted,
             "last_updated": self.last_updated,
             "url": self.url,
-        }
+        })
+
+
+def nulls(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every empty string as None: JSON says "missing" with ``null``."""
+    return {k: None if v == "" else v for k, v in data.items()}
 
 
 # -- defensive field readers: the spec marks no field as required ------------

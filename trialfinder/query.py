@@ -13,6 +13,7 @@ from .exceptions import InputError
 
 if TYPE_CHECKING:
     from .places import Place
+    from .regions import Region
 
 DEFAULT_CONDITION = "multiple sclerosis"
 DEFAULT_STATUSES = ("RECRUITING",)
@@ -24,20 +25,28 @@ STATUSES = (
     "COMPLETED", "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE",
     "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
 )
+# Statuses of a whole study that no site ever has (the spec's RecruitmentStatus enum
+# lacks them): a site of such a study is judged by the study's status (ranking.site_status).
+STUDY_ONLY_STATUSES = frozenset(
+    {"UNKNOWN", "WITHHELD", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING"}
+)
 STATUS_GROUPS = {"open": ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")}
 PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
 SEXES = ("female", "male")
 
 # The projection the search output needs (REFERENCE.md s4.2). Site contacts are
 # deliberately absent: the summary does not show them, and they triple the size.
+# Keyword and the condition MeSH terms decide whether a trial is on condition (conditions.py).
 SEARCH_FIELDS = (
     "NCTId", "BriefTitle", "Acronym", "OverallStatus", "Phase", "StudyType", "Condition",
-    "InterventionName", "InterventionOtherName", "LeadSponsorName",
+    "Keyword", "ConditionMeshTerm", "ConditionAncestorTerm",
+    "InterventionName", "InterventionType", "InterventionOtherName", "LeadSponsorName",
     "MinimumAge", "MaximumAge", "Sex", "StudyFirstPostDate", "LastUpdatePostDate",
     "LocationFacility", "LocationCity", "LocationState", "LocationZip", "LocationCountry",
     "LocationStatus", "LocationGeoPoint",
 )
-SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc"}
+SORTS = {"distance": None, "updated": "LastUpdatePostDate:desc", "posted": "StudyFirstPostDate:desc",
+         "sites": None}  # "sites": most qualifying sites in the region first (a region search)
 
 
 @dataclass(frozen=True)
@@ -131,9 +140,11 @@ class Query:
     age: int | None = None
     sex: str | None = None
     place: Place | None = None
+    region: Region | None = None  # instead of a place: trials with a qualifying site in it
     radius: Radius = field(default_factory=lambda: Radius(100.0))
     sort: str = "distance"
     limit: int | None = None
+    include_off_condition: bool = False  # keep trials whose conditions are not the one asked
 
     def __post_init__(self) -> None:
         if self.age is not None and not 0 <= self.age <= 125:
@@ -147,6 +158,8 @@ class Query:
         for status in self.statuses:
             if status not in STATUSES:
                 raise InputError(f"unknown status {status!r}")
+        if any(self._id_groups()) and not self.nct_ids:
+            raise InputError("the NCT IDs given as --condition, --term or --intervention have none in common")
 
     def with_(self, **changes: object) -> Query:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -160,20 +173,48 @@ class Query:
     @property
     def effective_sort(self) -> str:
         """Distance sorting needs a place; without one, the most recently updated come first."""
+        if self.sort == "distance" and self.region is not None:
+            return "sites"
         return "updated" if self.sort == "distance" and self.place is None else self.sort
+
+    @property
+    def nct_ids(self) -> tuple[str, ...]:
+        """NCT IDs given as the whole text of the condition, the term or the interventions.
+
+        A ``query.*`` value of only NCT IDs makes the registry ignore every filter
+        (REFERENCE.md s3), so such text is sent as ``filter.ids`` instead, with the
+        filters kept. IDs from several texts must all hold: their intersection.
+        """
+        groups = [g for g in self._id_groups() if g]
+        return tuple(i for i in groups[0] if all(i in g for g in groups[1:])) if groups else ()
+
+    def _id_groups(self) -> list[tuple[str, ...]]:
+        groups = [nct_ids_in(t) for t in (self.condition, self.term)]
+        if self.interventions and self.drug_class is None:
+            groups.append(nct_ids_in(" ".join(self.interventions)))
+        return groups
+
+    @property
+    def condition_text(self) -> str:
+        """The condition as words to search and check trials against ('' for an NCT ID)."""
+        return "" if nct_ids_in(self.condition) else self.condition
 
     def params(self) -> dict[str, str]:
         """The ``GET /studies`` parameters (without paging) that express this query."""
         params: dict[str, str] = {}
-        condition = essie.plain_words(self.condition)
+        condition = essie.plain_words(self.condition_text)
         if condition:
             params["query.cond"] = condition
-        intr = essie.any_of([t for d in self.drugs for t in d.terms])
+        drugs = [] if self.drug_class is None and nct_ids_in(" ".join(self.interventions)) else self.drugs
+        intr = essie.any_of([t for d in drugs for t in d.terms])
         if intr:
             params["query.intr"] = intr
-        term = essie.plain_words(self.term)
+        term = "" if nct_ids_in(self.term) else essie.plain_words(self.term)
         if term:
             params["query.term"] = term
+        ids = self.nct_ids
+        if ids:
+            params["filter.ids"] = ",".join(ids)
         if self.statuses:
             params["filter.overallStatus"] = ",".join(self.statuses)
         if self.place is not None:
@@ -181,6 +222,8 @@ class Query:
                 f"distance({_number(self.place.lat, 6)},{_number(self.place.lon, 6)},"
                 f"{self.radius.api()})"
             )
+        if self.region is not None:  # the region's own spellings, never user text
+            params["query.locn"] = self.region.locn()
         advanced = self.advanced_filter()
         if advanced:
             params["filter.advanced"] = advanced
@@ -204,18 +247,47 @@ class Query:
             parts.append(f'(AREA[Sex]{self.sex.upper()} OR AREA[Sex]"ALL" OR AREA[Sex]MISSING)')
         return " AND ".join(parts)
 
-    def describe(self) -> str:
-        """A short human summary: ``'recruiting multiple sclerosis trials of BTK inhibitors'``."""
-        statuses = " or ".join(s.lower().replace("_", " ") for s in self.statuses) or "any status"
-        what = f"{statuses} {self.condition.strip() or 'any condition'} trials"
+    def describe(self, count: int | None = None) -> str:
+        """Every filter in words: ``'recruiting phase 3 multiple sclerosis trials of BTK
+        inhibitors open to women aged 45 within 150 mi of Boston'``; with ``count``, that
+        number first and the noun singular or plural to match (``'1 recruiting ... trial'``).
+        """
+        words = [] if count is None else [f"{count:,}"]
+        words.append(_either(s.lower().replace("_", " ") for s in self.statuses))
+        if self.phases:
+            words.append("phase " + _either(phase_words(p) for p in self.phases))
+        words.append(self.condition.strip())
+        words.append("trial" if count == 1 else "trials")
+        what = " ".join(w for w in words if w)
         names = ([self.drug_class.name] if self.drug_class else []) + list(self.interventions)
         if names:
-            what += " of " + " or ".join(names)
+            what += " of " + _either(names)
         if self.term.strip():
             what += f" matching {self.term.strip()!r}"
+        if not self.statuses:
+            what += " (any status)"
+        if self.age is not None or self.sex:
+            who = {"female": "women", "male": "men"}.get(self.sex or "", "")
+            age = f"age {self.age}" if not who else f"aged {self.age}"
+            what += " open to " + " ".join(w for w in (who, age if self.age is not None else "") if w)
         if self.place is not None:
             what += f" within {self.radius} of {self.place.name}"
+        if self.region is not None:
+            what += f" with a site in {self.region.short_name}"
         return what
+
+
+def phase_words(phase: str) -> str:
+    """``'PHASE2'`` -> ``'2'``, ``'EARLY_PHASE1'`` -> ``'early 1'``, ``'NA'`` -> ``'n/a'``."""
+    return {"NA": "n/a", "EARLY_PHASE1": "early 1"}.get(phase, phase.removeprefix("PHASE"))
+
+
+def _either(items: Iterable[str]) -> str:
+    """``['a']`` -> ``'a'``; ``['a', 'b', 'c']`` -> ``'a, b or c'``."""
+    values = list(items)
+    if len(values) <= 2:
+        return " or ".join(values)
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def build_query(
@@ -232,13 +304,15 @@ def build_query(
     sex: str | None = None,
     sort: str = "distance",
     limit: int | None = None,
+    include_off_condition: bool = False,
 ) -> Query:
     """A Query from the values a person types (CLI options, config keys); InputError if bad.
 
     The place is resolved here (offline); an ambiguous name leaves a note in ``query.place.note``.
     """
     from .drugclasses import find_drug_class
-    from .places import resolve_place
+    from .places import resolve_location
+    from .regions import Region
 
     if radius is not None and near is None:
         raise InputError("--radius needs --near (where to measure from)")
@@ -252,6 +326,13 @@ def build_query(
         if text.strip() and not essie.plain_words(text):
             raise InputError(f"{option} {text!r} has no words to search for")
     status_values = tuple(statuses)
+    located = resolve_location(near) if near is not None else None
+    if isinstance(located, Region) and radius is not None:
+        raise InputError(
+            f"--radius does not apply to {located.short_name}, a region: the search finds "
+            "trials with a site anywhere in it; drop --radius, or give a city, a ZIP code "
+            "or 'lat,lon' to search by distance"
+        )
     return Query(
         condition="" if condition.strip().lower() in ("", "any") else condition,
         interventions=tuple(i for i in interventions if i.strip()),
@@ -261,11 +342,30 @@ def build_query(
         phases=parse_phases(phases),
         age=age,
         sex=sex.lower() if sex else None,
-        place=resolve_place(near) if near is not None else None,
+        place=None if isinstance(located, Region) else located,
+        region=located if isinstance(located, Region) else None,
         radius=radius or Radius(100.0),
         sort=sort,
         limit=limit,
+        include_off_condition=include_off_condition,
     )
+
+
+_NCT_ONLY = re.compile(r"^[\s,;|]*(?:[Nn][Cc][Tt]0*[1-9]\d{0,7}[\s,;|]*)+$")
+
+
+def nct_ids_in(text: str) -> tuple[str, ...]:
+    """The NCT IDs when ``text`` is nothing but NCT IDs (``'NCT04458051, nct5147220'``), else ()."""
+    if not _NCT_ONLY.match(text):
+        return ()
+    from .models import normalise_nct_id
+
+    ids: list[str] = []
+    for part in re.split(r"[\s,;|]+", text.strip(" ,;|\t\n")):
+        nct_id = normalise_nct_id(part)
+        if nct_id not in ids:
+            ids.append(nct_id)
+    return tuple(ids)
 
 
 def _number(value: float, digits: int = 3) -> str:

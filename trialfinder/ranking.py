@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .drugclasses import matched_drugs
-from .models import Site, Trial
-from .query import KM_PER_MILE, Query
+from .models import Site, Trial, nulls
+from .query import KM_PER_MILE, STUDY_ONLY_STATUSES, Query
 
 EARTH_RADIUS_MI = 3958.8
 
@@ -34,20 +34,21 @@ class NearbySite:
     """A qualifying site and its distance from the searched place."""
 
     site: Site
-    distance_mi: float
+    distance_mi: float | None  # None in a region search
     status: str
 
     @property
-    def distance_km(self) -> float:
-        return self.distance_mi * KM_PER_MILE
+    def distance_km(self) -> float | None:
+        return None if self.distance_mi is None else self.distance_mi * KM_PER_MILE
 
     def as_dict(self) -> dict[str, Any]:
         s = self.site
-        return {
+        return nulls({
             "facility": s.facility, "city": s.city, "state": s.state, "zip": s.zip,
             "country": s.country, "status": self.status, "lat": s.lat, "lon": s.lon,
-            "distance_mi": round(self.distance_mi, 1), "distance_km": round(self.distance_km, 1),
-        }
+            "distance_mi": None if self.distance_mi is None else round(self.distance_mi, 1),
+            "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
+        })
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
     radius allows: a great circle is never shorter than its north-south part.
     """
     place = query.place
+    if query.region is not None:
+        contains = query.region.contains
+        return lambda location: contains(location.get("state"), location.get("country"))
     if place is None:
         return lambda location: False
     limit = query.radius.miles
@@ -100,14 +104,31 @@ def raw_site_filter(query: Query) -> Callable[[Mapping[str, Any]], bool]:
     return keep
 
 
+# A site status no later study status can undo: such a site stays closed.
+CLOSED_SITE_STATUSES = frozenset({"WITHDRAWN", "TERMINATED", "COMPLETED"})
+
+
 def site_status(site: Site, trial: Trial) -> str:
-    """A site's own status, or the study's overall status when the site has none."""
+    """A site's own status, or the study's overall status when the site has none.
+
+    A study whose status exists only for whole studies (UNKNOWN, WITHHELD, ...) lends
+    it to its sites, whose own statuses are stale; a site withdrawn, terminated or
+    completed stays so.
+    """
+    if trial.status in STUDY_ONLY_STATUSES and site.status not in CLOSED_SITE_STATUSES:
+        return trial.status
     return site.status or trial.status
 
 
 def qualifying_sites(trial: Trial, query: Query) -> list[NearbySite]:
-    """Sites inside the radius whose status is one of the query's, nearest first."""
+    """Sites inside the radius whose status is one of the query's, nearest first.
+
+    In a region search: the sites in the region whose status is one of the query's,
+    in registry order, without distances.
+    """
     place = query.place
+    if query.region is not None:
+        return region_sites(trial, query)
     if place is None:
         return []
     limit = query.radius.miles
@@ -122,14 +143,26 @@ def qualifying_sites(trial: Trial, query: Query) -> list[NearbySite]:
         distance = haversine_mi(place.lat, place.lon, site.lat, site.lon)
         if distance <= limit:
             nearby.append(NearbySite(site, distance, status))
-    nearby.sort(key=lambda n: n.distance_mi)
+    nearby.sort(key=lambda n: n.distance_mi or 0.0)  # always set here
     return nearby
+
+
+def region_sites(trial: Trial, query: Query) -> list[NearbySite]:
+    """The sites in ``query.region`` whose status is one of the query's."""
+    assert query.region is not None
+    wanted = set(query.statuses)
+    found = []
+    for site in trial.sites:
+        status = site_status(site, trial)
+        if (not wanted or status in wanted) and query.region.contains(site.state, site.country):
+            found.append(NearbySite(site, None, status))
+    return found
 
 
 def match(trial: Trial, query: Query) -> Match | None:
     """The trial as a result of ``query``, or None when no qualifying site is near."""
     nearby = qualifying_sites(trial, query)
-    if query.place is not None and not nearby:
+    if (query.place is not None or query.region is not None) and not nearby:
         return None
     texts = [trial.title, trial.acronym] + [
         name for i in trial.interventions for name in (i.name, *i.other_names)
@@ -137,11 +170,18 @@ def match(trial: Trial, query: Query) -> Match | None:
     return Match(trial, tuple(matched_drugs(texts, query.drugs)), tuple(nearby))
 
 
+def _distance(m: Match) -> float:
+    nearest = m.nearest
+    return math.inf if nearest is None or nearest.distance_mi is None else nearest.distance_mi
+
+
 def rank(matches: Iterable[Match], sort: str) -> list[Match]:
     """Sort by nearest distance, or newest update/first posting (NCT ID breaks ties)."""
     items = list(matches)
     if sort == "distance":
-        items.sort(key=lambda m: (m.nearest.distance_mi if m.nearest else math.inf, m.trial.nct_id))
+        items.sort(key=lambda m: (_distance(m), m.trial.nct_id))
+    elif sort == "sites":  # a region search: most qualifying sites there first
+        items.sort(key=lambda m: (-len(m.nearby), m.trial.nct_id))
     else:
         attr = "last_updated" if sort == "updated" else "first_posted"
         items.sort(key=lambda m: m.trial.nct_id)

@@ -96,8 +96,9 @@ def config_check(config_file: str | None) -> None:
     """
     config = load(config_file)
     for saved in config.searches:
-        if saved.query.place is not None and saved.query.place.note:
-            note(f"note: search {saved.name!r}: {saved.query.place.note}")
+        located = saved.query.place or saved.query.region
+        if located is not None and located.note:
+            note(f"note: search {saved.name!r}: {located.note}")
         click.echo(f"{saved.name}: {saved.query.describe()}; to {', '.join(saved.recipients)}")
     if config.smtp is None:
         note("note: no [smtp] table: 'digest' can only run with --dry-run")
@@ -160,6 +161,8 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 continue
             for warning in news.warnings:
                 note(f"warning: search {saved.name!r}: {warning}")
+            for line in news.notes:
+                note(f"note: search {saved.name!r}: {line}")
             new, changed, gone = news.counts()
             summary = f"{saved.name}: {new} new, {changed} changed, {gone} gone"
             if baseline:
