@@ -110,7 +110,7 @@ def test_show_prints_no_bidi_override_in_summary_eligibility_or_contacts(tf, api
     assert not set(BIDI) & set(out), sorted(hex(ord(c)) for c in set(BIDI) & set(out))
     # The texts themselves are still there, only the overrides are gone.
     for text in ("A summary", "Inclusion Criteria:", "Trial Team evil · 555-0100 evil", "t@example.org",
-                 "555-0111 evil site@example.org evil"):
+                 "555-0111 evil", "site@example.org"):
         assert text in result.stdout, text
 
 
