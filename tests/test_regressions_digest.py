@@ -260,3 +260,20 @@ def test_a_digest_whose_recording_fails_midway_leaves_the_state_as_it_was(api, s
     assert result.exit_code != 0
     assert "injected failure" in result.stderr
     assert rows(db_path) == before
+
+
+def test_a_site_closed_in_a_kept_trial_says_what_became_of_it(api, smtp, tmp_path):
+    """The digest's search keeps every site (not only those in range), so a site that is no
+    longer open is named with its new status, and the run records the message it sent."""
+    digest = make_digest(api, smtp, tmp_path)
+    digest()
+    closed = world()
+    for location in protocol(closed, PERSEUS)["contactsLocationsModule"]["locations"]:
+        if location["city"] == "Boston":
+            location["status"] = "WITHDRAWN"
+    set_world(api, closed)
+    assert digest().exit_code == 0
+    plain = digest.last_plain()
+    assert "- site no longer open to you: Massachusetts General Hospital, Boston, MA (now withdrawn)" in plain
+    message_ids = [r[-1] for r in rows(tmp_path / "state.db")[1]]
+    assert message_ids == [m.message["Message-ID"] for m in smtp.messages]
