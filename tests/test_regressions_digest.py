@@ -91,6 +91,10 @@ def test_a_trial_that_matches_again_is_news_once_and_is_recorded_as_active(api, 
     digest = make_digest(api, smtp, tmp_path)
     assert digest().exit_code == 0
     assert digest.state == {PERSEUS: 1, ORELA_SPMS: 1, REMODEL_1: 1}
+    posted = protocol(world(), REMODEL_1)["statusModule"]["studyFirstPostDateStruct"]["date"]
+    first = digest.last_plain()
+    assert f"   - new to this search (first posted {posted})\n" in first
+    assert "matches again" not in first
 
     stopped = world()
     protocol(stopped, REMODEL_1)["statusModule"]["overallStatus"] = "ACTIVE_NOT_RECRUITING"
@@ -105,7 +109,8 @@ def test_a_trial_that_matches_again_is_news_once_and_is_recorded_as_active(api, 
     assert len(smtp.messages) == 3
     assert digest.subject() == "trialfinder: 1 new MS trial near Boston, MA"
     plain = digest.last_plain()
-    assert f"REMODEL-1 ({REMODEL_1})" in plain and "matches again" in plain
+    assert f"REMODEL-1 ({REMODEL_1})" in plain
+    assert f"   - new to this search (first posted {posted}) (matches again after dropping out)\n" in plain
     assert digest.state[REMODEL_1] == 1  # recorded as active again...
 
     result = digest()  # ...so the next run has nothing to say about it
@@ -275,5 +280,6 @@ def test_a_site_closed_in_a_kept_trial_says_what_became_of_it(api, smtp, tmp_pat
     assert digest().exit_code == 0
     plain = digest.last_plain()
     assert "- site no longer open to you: Massachusetts General Hospital, Boston, MA (now withdrawn)" in plain
+    assert "nearest site: Investigational Site Number : 8400002, Providence, RI, 41 mi (1 within 100 mi)" in plain
     message_ids = [r[-1] for r in rows(tmp_path / "state.db")[1]]
     assert message_ids == [m.message["Message-ID"] for m in smtp.messages]
