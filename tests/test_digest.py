@@ -242,7 +242,7 @@ def test_failed_fetch_reports_nothing_and_changes_nothing(world, smtp, config, m
     world.fail = 2
     result = digest(config)
     assert result.exit_code == ExitStatus.ERROR
-    assert "error: search 'btk-boston': GET https://ctgov.test/api/v2/studies: HTTP 503" in result.stderr
+    assert "Error: search 'btk-boston': GET https://ctgov.test/api/v2/studies: HTTP 503" in result.stderr
     assert len(smtp.messages) == 1
     assert reported(config)["NCT05147220"] == 1
     # The next good run reports the drop once.
@@ -271,7 +271,7 @@ def test_smtp_failure_keeps_state_and_next_run_resends(world, smtp, config):
     smtp.handler.reject_with = "451 4.3.0 mailbox busy, try later"
     result = digest(config)
     assert result.exit_code == ExitStatus.ERROR
-    assert "error: search 'btk-boston': SMTP 127.0.0.1:" in result.stderr
+    assert "Error: search 'btk-boston': the mail server at 127.0.0.1:" in result.stderr
     assert "451 4.3.0 mailbox busy" in result.stderr
     assert "Traceback" not in result.output
     assert reported(config) == {}
@@ -286,7 +286,8 @@ def test_smtp_server_down_is_exit_1(world, tmp_path):
     config = write_config(tmp_path / "c.toml", free_port())
     result = digest(config)
     assert result.exit_code == ExitStatus.ERROR
-    assert "ConnectionRefusedError" in result.stderr
+    assert "the mail server at 127.0.0.1:" in result.stderr and "refused the connection" in result.stderr
+    assert "ConnectionRefusedError" not in result.stderr
     assert reported(config) == {}
 
 
@@ -355,7 +356,7 @@ def test_search_selection_and_one_failing_search_does_not_stop_the_others(world,
     world.answer = fail_lyon
     result = digest(config)
     assert result.exit_code == ExitStatus.ERROR
-    assert "error: search 'lyon'" in result.stderr
+    assert "Error: search 'lyon'" in result.stderr
     assert only_message(smtp).message["Subject"].endswith("near Boston, MA")
     result = digest(config, "--search", "nope")
     assert result.exit_code == ExitStatus.USAGE and "no saved search named 'nope'" in result.stderr
@@ -365,7 +366,7 @@ def test_cap_defers_the_rest_to_the_next_digest(world, smtp, config, monkeypatch
     monkeypatch.setattr("trialfinder.digest.MAX_ITEMS", 2)
     digest(config)
     plain, _ = parts(smtp.messages[0].message)
-    assert "1 more items did not fit" in plain
+    assert "1 more item did not fit" in plain
     assert len(reported(config)) == 2
     digest(config)
     assert smtp.messages[1].message["Subject"] == "trialfinder: 1 new MS trial near Boston, MA"
@@ -388,7 +389,7 @@ def test_login_with_password_from_environment(world, tmp_path, monkeypatch):
                               smtp_extra='username = "alerts"\npassword_env = "TF_TEST_PW"')
         monkeypatch.setenv("TF_TEST_PW", "wrong")
         result = digest(config)
-        assert result.exit_code == ExitStatus.ERROR and "login refused" in result.stderr
+        assert result.exit_code == ExitStatus.ERROR and "refused the login for alerts" in result.stderr
         assert "wrong" not in result.output
         monkeypatch.setenv("TF_TEST_PW", "s3cret")
         assert digest(config).exit_code == 0
@@ -436,7 +437,7 @@ def test_starttls_refuses_an_untrusted_certificate(world, tls_smtp, tmp_path):
     config.write_text(config.read_text().replace('security = "none"', 'security = "starttls"'))
     result = digest(config)
     assert result.exit_code == ExitStatus.ERROR
-    assert "TLS failed: CERTIFICATE_VERIFY_FAILED" in result.stderr
+    assert "failed: CERTIFICATE_VERIFY_FAILED" in result.stderr
     assert tls_smtp.messages == [] and reported(config) == {}
 
 

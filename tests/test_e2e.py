@@ -582,9 +582,9 @@ def test_digest_failed_fetch_changes_nothing_and_the_news_follows_once(
     assert "Traceback" not in failed.stderr + failed.stdout
     # An HTML page also sends the request through the browser-like transport, with a note.
     errors = [line for line in failed.stderr.splitlines() if not line.startswith("note: ")]
-    assert errors == [line for line in errors if line.startswith("error: search 'btk-boston': ")]
+    assert errors == [line for line in errors if line.startswith("Error: search 'btk-boston': ")]
     assert len(errors) == 1, failed
-    assert errors[0].startswith("error: search 'btk-boston': " + message.format(url=api.url)), failed
+    assert errors[0].startswith("Error: search 'btk-boston': " + message.format(url=api.url)), failed
     assert errors[0].endswith("; nothing sent, nothing recorded")
     assert any(r.fault == kind for r in api.requests)
     if fault == "503-on-lookup":
@@ -613,7 +613,7 @@ def test_digest_smtp_refusal_then_acceptance_sends_the_news_once(api, smtp, conf
     refused = digest()
     assert refused.returncode == 1, refused
     assert "Traceback" not in refused.stderr
-    assert "error: search 'btk-boston': SMTP 127.0.0.1:" in refused.stderr
+    assert "Error: search 'btk-boston': the mail server at 127.0.0.1:" in refused.stderr
     assert "451 4.3.0 mailbox busy" in refused.stderr
     assert smtp.messages == []
     assert state_rows(state_of(config))["reported"] == []

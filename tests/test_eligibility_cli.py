@@ -37,6 +37,16 @@ def test_fit_column_hides_excluded_and_says_why(mocked):
     assert mocked.calls[0].request.params["fields"] == ",".join((*SEARCH_FIELDS, "EligibilityCriteria"))
 
 
+def test_limit_counts_only_the_trials_shown_after_the_prescreen(mocked):
+    mocked.get(STUDIES, json=page_with_criteria())
+    result = run("-d", "btk", "-n", "Boston, MA", *SMOLDERING, "--limit", "1")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("NCT0")]
+    # the nearest trial (PERSEUS) is ruled out and hidden: it must not use up the one place
+    assert [r.split()[0] for r in rows] == ["NCT07299019"]
+    assert "2 trials hidden" in result.stdout
+
+
 def test_show_excluded_lists_them_last_and_on_counts_as_current(mocked):
     mocked.get(STUDIES, json=page_with_criteria())
     result = run("-d", "btk", "-n", "Boston, MA", *SMOLDERING, "--on", "Ocrevus", "--show-excluded")

@@ -42,10 +42,10 @@ def test_digest_items_say_whether_they_fit(criteria_api, smtp, tmp_path):
     assert result.exit_code == 0, result.output
     assert "EligibilityCriteria" in criteria_api[0]["fields"]
     plain, html = parts(only_message(smtp).message)
-    assert ("Your profile: does not fit your profile: the trial admits PPMS, not non-active secondary "
+    assert ("Pre-screen: does not fit your profile: the trial admits PPMS, not non-active secondary "
             "progressive MS (“Diagnosis of primary progressive multiple sclerosis (PPMS)") in plain
-    assert "Your profile: could fit; ask the study team: Would you and your neurologist consider stopping ocrelizumab" in plain
-    assert "Your profile: could fit" in html and "“Diagnosis of primary progressive" in html
+    assert "Pre-screen: could fit; ask the study team: Would you and your neurologist consider stopping ocrelizumab" in plain
+    assert "<b>Pre-screen:</b> could fit" in html and "“Diagnosis of primary progressive" in html
 
 
 def test_inline_profile_and_html_escaping(mocked, smtp, tmp_path):
@@ -57,7 +57,7 @@ def test_inline_profile_and_html_escaping(mocked, smtp, tmp_path):
                           extra_search='[search.profile]\nms_type = "rrms"\nedss = 2.0\nmonths_since_relapse = 3\n')
     assert digest(config).exit_code == 0
     plain, html = parts(only_message(smtp).message)
-    assert "Your profile: does not fit your profile: the trial admits non-active SPMS, not relapsing-remitting MS" in plain
+    assert "Pre-screen: does not fit your profile: the trial admits non-active SPMS, not relapsing-remitting MS" in plain
     assert "“Diagnosis of <b>PPMS</b> <script>alert(1)</script>”" in plain  # plain text: as written
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>PPMS</b>" not in html
@@ -67,7 +67,7 @@ def test_without_profile_no_fit_lines_and_no_criteria_fetched(criteria_api, smtp
     config = write_config(tmp_path / "config.toml", smtp.port)
     assert digest(config).exit_code == 0
     plain, _ = parts(only_message(smtp).message)
-    assert "Your profile" not in plain
+    assert "Pre-screen" not in plain
     assert "EligibilityCriteria" not in criteria_api[0]["fields"]
 
 

@@ -42,7 +42,7 @@ def test_structured_age_and_sex_exclude():
     assert assess(PERSEUS, Profile(age=55)).verdict != EXCLUDED  # the limit is inclusive
     female_only = trial("", sex="FEMALE")
     assert assess(female_only, Profile(sex="male")).verdict == EXCLUDED
-    assert assess(female_only, Profile(sex="female")).verdict == NO_CONFLICT
+    assert assess(female_only, Profile(sex="female")).verdict == UNCLEAR  # no criteria text to read
 
 
 def test_text_age_contradicting_the_structured_fields_is_unclear():
@@ -167,3 +167,10 @@ def test_any_text_gives_a_verdict(text, profile, min_age, sex):
     fit_label(a)
     summary(a)
     checklist(a, profile)
+
+
+def test_a_record_without_criteria_text_is_unclear_not_a_fit():
+    a = assess(trial("", min_age="18 Years", max_age="55 Years"), SMOLDERING)
+    assert a.verdict == UNCLEAR
+    assert any("no eligibility criteria text" in r.why for r in a.to_ask)
+    assert assess(trial("  \n", min_age="60 Years"), SMOLDERING).verdict == EXCLUDED  # age still rules

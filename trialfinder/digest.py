@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from .actionable import CONTACT_FIELDS, ContactInfo, best_contact, who_may_join
 from .client import Client
 from .config import SavedSearch
 from .exceptions import RecordError
@@ -38,6 +39,8 @@ class Item:
     details: list[str] = field(default_factory=list)  # what changed / why it is gone
     snapshot: dict[str, Any] = field(default_factory=dict)
     fit: str = ""  # with a profile: whether the trial could fit, and why
+    who: str = ""  # new and changed items: "ages 18 years to 55 years, all sexes"
+    contact: ContactInfo | None = None  # new and changed items: whom to ask about joining
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Digest:
     snapshots: dict[str, dict[str, Any]]  # every current match, for recording
     unchanged: set[str] = field(default_factory=set)  # reported before, nothing to say now
     deferred: int = 0  # items beyond the cap, left for the next digest
+    totals: tuple[int, int, int] | None = None  # new, changed, gone before the cap (None: no cap hit)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for the e-mail's footer: trials left out
     retire: dict[str, str | None] = field(default_factory=dict)  # ID -> the ID it waits for, if any
@@ -189,17 +193,17 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
 LOOKUP_FIELDS = (*SEARCH_FIELDS, "WhyStopped", "NCTIdAlias")
 
 
-def lookup(client: Client, nct_ids: list[str]) -> dict[str, Trial]:
+def lookup(client: Client, nct_ids: list[str], fields: tuple[str, ...] = LOOKUP_FIELDS) -> dict[str, Trial]:
     """Current records of trials by ID (``filter.ids``), in chunks; missing IDs are absent.
 
     ``filter.ids`` also matches a study's former numbers (``NCTIdAlias``): a record
     found under another number is filed under each asked ID it is an alias of.
     """
     found: dict[str, Trial] = {}
-    fields = ",".join(LOOKUP_FIELDS)
+    wanted = ",".join(fields)
     for start in range(0, len(nct_ids), LOOKUP_CHUNK):
         chunk = nct_ids[start : start + LOOKUP_CHUNK]
-        for record in client.iter_studies({"filter.ids": ",".join(chunk), "fields": fields}):
+        for record in client.iter_studies({"filter.ids": ",".join(chunk), "fields": wanted}):
             try:
                 trial = Trial.from_api(record)
             except RecordError:
@@ -275,7 +279,7 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         trial = records.get(nct_id)
         label = (trial.short_title if trial else "") or prev.get("acronym") or prev.get("title") or nct_id
         gone.append(Item("gone", nct_id, label, f"https://clinicaltrials.gov/study/{nct_id}",
-                         why(prev, unit, radius), gone_reasons(prev, trial, saved), prev))
+                         gone_why(prev, trial), gone_reasons(prev, trial, saved), prev))
 
     if saved.profile is not None:
         from .eligibility import assess
@@ -288,11 +292,40 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     cap = min(max_items, saved.query.limit or max_items)
     if len(digest.items) > cap:
         keep = digest.items[:cap]
+        digest.totals = digest.counts()
         digest.deferred = len(digest.items) - cap
         digest.new = [i for i in keep if i.kind == "new"]
         digest.changed = [i for i in keep if i.kind == "changed"]
         digest.gone = [i for i in keep if i.kind == "gone"]
+    add_contacts(client, digest.new + digest.changed)
     return digest
+
+
+def add_contacts(client: Client, items: list[Item]) -> None:
+    """Give each item who may join and whom to ask: one look-up for the shown trials only."""
+    for item in items:
+        item.who = who_may_join(item.snapshot)
+    if not items:
+        return
+    records = lookup(client, [i.nct_id for i in items], CONTACT_FIELDS)
+    for item in items:
+        trial = records.get(item.nct_id)
+        nearest = item.snapshot.get("nearest") or {}
+        item.contact = best_contact(trial, nearest.get("key"), site_key, site_label) if trial else None
+
+
+def gone_why(previous: dict[str, Any], trial: Trial | None) -> str:
+    """The one-line summary of a trial that dropped out, as it is *now*.
+
+    No nearest site: it no longer has a qualifying one, and the reasons say what
+    became of the sites it had. Not found: only what was last reported, marked so.
+    """
+    drugs = ", ".join(previous.get("matched_drugs", []))
+    if trial is None:
+        was = f"last reported as {status_label(previous.get('status', '')).lower()}"
+        return " · ".join(p for p in (drugs, f"phase {phase_label(previous.get('phases', []))}", was) if p)
+    parts = [drugs, f"phase {phase_label(list(trial.phases))}", status_label(trial.status)]
+    return " · ".join(p for p in parts if p)
 
 
 def aliases_of(record: Any) -> list[str]:

@@ -7,6 +7,7 @@ accepted the message, in one transaction.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -72,12 +73,18 @@ class State:
     """The state database of digests."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
-        """Open (and migrate) the database; with ``create=False`` a missing file is
-        an empty in-memory state, so a dry run leaves nothing behind."""
+        """Open (and migrate) the database.
+
+        With ``create=False`` (a dry run) nothing on disk is created or changed: a
+        missing file is an empty state, and an existing one is read into memory, so
+        a read-only directory or file is fine.
+        """
         self.path = path
         try:
-            if not create and not path.exists():
+            if not create:
                 self.db = sqlite3.connect(":memory:", isolation_level=None)
+                if path.exists():
+                    self._copy_from(path)
                 self.migrate()
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +92,28 @@ class State:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.migrate()
         except (OSError, sqlite3.Error) as exc:
-            raise StateError(f"cannot open state database {path}: {exc}") from None
+            hint = "" if writable_dir(path.parent) else f" (the state directory {path.parent} must be writable)"
+            raise StateError(f"cannot open state database {path}: {exc}{hint}") from None
+
+    def _copy_from(self, path: Path) -> None:
+        """Read ``path`` into this in-memory database without writing anything beside it.
+
+        A WAL database in a read-only directory cannot even be opened read-only
+        (SQLite wants its -shm file); ``immutable=1`` can, and is safe for a copy
+        made by a run that changes nothing.
+        """
+        uri = path.resolve().as_uri()
+        for flags in ("mode=ro", "immutable=1"):
+            try:
+                source = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=30)
+                try:
+                    source.backup(self.db)
+                    return
+                finally:
+                    source.close()
+            except sqlite3.OperationalError:
+                if flags == "immutable=1":
+                    raise
 
     def close(self) -> None:
         self.db.close()
@@ -164,7 +192,13 @@ def run_lock(state_path: Path) -> Iterator[None]:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(lock_path, "a+")
     except OSError as exc:
-        raise ConfigError(f"cannot create lock file {lock_path}: {exc}") from None
+        if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG, errno.EINVAL):
+            # A path that can never work (below a regular file, say): fix the configuration.
+            raise ConfigError(f"cannot create lock file {lock_path}: {exc}") from None
+        # A directory that exists but cannot be written (permissions, a read-only file
+        # system, a full disk) is a failing state file: exit 1, like any other.
+        raise StateError(f"cannot create lock file {lock_path}: {exc.strerror or exc} "
+                         f"(the state directory {lock_path.parent} must be writable)") from None
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -183,3 +217,12 @@ def run_lock(state_path: Path) -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def writable_dir(directory: Path) -> bool:
+    """Whether files can be created in ``directory`` (or, if it does not exist yet, in
+    the nearest existing parent, where it would be made)."""
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
+    return False

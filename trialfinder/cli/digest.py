@@ -105,7 +105,29 @@ def config_check(config_file: str | None) -> None:
     else:
         click.echo(f"smtp: {config.smtp.host}:{config.smtp.port} ({config.smtp.security})")
     click.echo(f"state: {config.state}")
+    for warning in readiness_warnings(config):  # the file is valid; these would stop a real run
+        note(f"warning: {warning}")
     click.echo(f"{config.path}: OK")
+
+
+def readiness_warnings(config: Any) -> list[str]:
+    """What would stop a real digest run on this machine, though the file itself is valid."""
+    import os
+
+    from ..store import writable_dir
+
+    warnings = []
+    smtp = config.smtp
+    if smtp is not None and smtp.password_env and os.environ.get(smtp.password_env) is None:
+        warnings.append(f"smtp.password_env: the environment variable {smtp.password_env} is not set here; "
+                        "'digest' will stop with an error until it is (set it where the scheduler runs)")
+    state = config.state
+    if not writable_dir(state.parent):
+        warnings.append(f"state: the directory {state.parent} is not writable; 'digest' will fail "
+                        "(only --dry-run works)")
+    elif state.exists() and not os.access(state, os.W_OK):
+        warnings.append(f"state: {state} is not writable; 'digest' will fail (only --dry-run works)")
+    return warnings
 
 
 @cli.command()
@@ -157,7 +179,7 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 news = digests.prepare(client, state, saved, max_items=10**9 if baseline else digests.MAX_ITEMS)
             except ServiceError as exc:
                 failures += 1
-                note(f"error: search {saved.name!r}: {describe(exc)}; nothing sent, nothing recorded")
+                note(f"Error: search {saved.name!r}: {describe(exc)}; nothing sent, nothing recorded")
                 continue
             for warning in news.warnings:
                 note(f"warning: search {saved.name!r}: {warning}")
@@ -165,6 +187,8 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 note(f"note: search {saved.name!r}: {line}")
             new, changed, gone = news.counts()
             summary = f"{saved.name}: {new} new, {changed} changed, {gone} gone"
+            if news.deferred:
+                summary += f" ({news.deferred} more in the next digest)"
             if baseline:
                 digests.record(state, news, "baseline")
                 note(f"{saved.name}: recorded {news.matching} current matches as already reported")
@@ -178,10 +202,12 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 sender = config.smtp.sender if config.smtp else "trialfinder@localhost"
                 message = compose(news, sender, list(saved.recipients))
                 if output:
-                    folder = Path(output)
-                    folder.mkdir(parents=True, exist_ok=True)
-                    target = folder / f"{saved.name}.eml"
-                    target.write_bytes(bytes(message))
+                    target = Path(output) / f"{saved.name}.eml"
+                    try:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(bytes(message))
+                    except OSError as exc:
+                        raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
                     note(f"{summary}: wrote {target}")
                 else:
                     click.echo(readable(message))
@@ -190,7 +216,7 @@ def digest(config_file: str | None, names: tuple[str, ...], dry_run: bool, outpu
                 refused = deliver(state, news, config.smtp)  # type: ignore[arg-type]
             except ServiceError as exc:
                 failures += 1
-                note(f"error: search {saved.name!r}: {exc}; nothing recorded, it is sent again next run")
+                note(f"Error: search {saved.name!r}: {exc}; nothing recorded, it is sent again next run")
                 continue
             if refused:
                 failures += 1

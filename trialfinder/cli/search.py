@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -56,13 +57,17 @@ def search(fmt: str, api_url: str | None, show_excluded: bool, **options: Any) -
         from ..eligibility import CRITERIA_FIELDS
 
         extra = CRITERIA_FIELDS
+    # With a pre-screen, --limit applies after it, so trials it hides never take a place.
+    fetch = replace(query, limit=None) if profile is not None else query
     with service_errors(), Progress() as progress:
-        result = run_search(client, query, on_skip=lambda why: note(f"warning: skipped a record: {why}"),
+        result = run_search(client, fetch, on_skip=lambda why: note(f"warning: skipped a record: {why}"),
                             on_progress=progress, extra_fields=extra)
     if profile is not None:
         from ..eligibility.results import prescreen
 
-        prescreen(result, profile, hide_excluded=fmt in ("table", "markdown") and not show_excluded)
+        result.query = query
+        prescreen(result, profile, hide_excluded=fmt in ("table", "markdown") and not show_excluded,
+                  limit=query.limit)
     click.echo(render_search(result, fmt, output_width()), nl=False)
     for warning in result.warnings:
         note(f"warning: {warning}")

@@ -9,10 +9,13 @@ from .profile import Profile
 from .verdict import EXCLUDED, Assessment, assess
 
 
-def prescreen(result: SearchResult, profile: Profile, *, hide_excluded: bool = False) -> SearchResult:
+def prescreen(result: SearchResult, profile: Profile, *, hide_excluded: bool = False,
+              limit: int | None = None) -> SearchResult:
     """Assess every match in ``result`` (in place); excluded trials go last, or into ``result.hidden``.
 
     Nothing is ever dropped: hidden trials stay in ``result.hidden`` and keep their assessment.
+    ``limit`` cuts the list *after* that, so hidden trials never take a place in it: run the
+    search without a limit and pass it here.
     """
     result.eligibility = {m.trial.nct_id: assess(m.trial, profile) for m in result.matches}
     fits = [m for m in result.matches if result.eligibility[m.trial.nct_id].verdict != EXCLUDED]
@@ -21,6 +24,10 @@ def prescreen(result: SearchResult, profile: Profile, *, hide_excluded: bool = F
         result.matches, result.hidden = fits, out
     else:
         result.matches = fits + out
+    if limit is not None and len(result.matches) > limit:
+        result.total = len(result.matches)
+        result.matches = result.matches[:limit]
+        result.truncated = True
     return result
 
 

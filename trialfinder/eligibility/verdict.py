@@ -95,7 +95,12 @@ def assess(trial: Trial | Mapping[str, Any], profile: Profile) -> Assessment:
         trial = Trial.from_api(trial)
     facts = read_facts(trial.eligibility_criteria, trial.min_age, trial.max_age, trial.sex, trial)
     checks = [(fact, _judge(fact, profile, facts)) for fact in facts]
-    reasons = sorted((r for _, rs in checks for r in rs), key=lambda r: _RANK[r.verdict])
+    found = [r for _, rs in checks for r in rs]
+    if not trial.eligibility_criteria.strip():  # nothing to read is not "nothing conflicts"
+        found.append(Reason(UNCLEAR, "criteria", "(no criteria text)", "the registry record has no eligibility criteria "
+                            "text; only its age and sex fields were checked", "criteria?",
+                            "What are the trial's inclusion and exclusion criteria?", "criteria"))
+    reasons = sorted(found, key=lambda r: _RANK[r.verdict])
     verdict = min((r.verdict for r in reasons), key=_RANK.__getitem__, default=NO_CONFLICT)
     return Assessment(verdict, reasons, facts, checks)
 
