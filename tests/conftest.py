@@ -40,6 +40,12 @@ def skip_unless_ci(reason: str, *, allow_module_level: bool = False) -> None:
     pytest.skip(reason, allow_module_level=allow_module_level)
 
 
+def skip_here(reason: str) -> None:
+    """Skip because this machine cannot do what the test needs (a filesystem without
+    ``chattr +i``, say): not a missing install, so a skip even under CI."""
+    pytest.skip(reason)
+
+
 def require_tool(name: str, why: str) -> None:
     """Skip (fail under CI) when the command-line tool ``name`` is not on PATH."""
     if not shutil.which(name):

@@ -124,7 +124,7 @@ def test_a_trial_that_matches_again_is_news_once_and_is_recorded_as_active(api, 
 def test_the_saved_limit_is_the_most_items_per_e_mail(api, smtp, tmp_path):
     digest = make_digest(api, smtp, tmp_path, limit="1")
     assert digest().exit_code == 0
-    assert digest.subject() == "trialfinder: 1 new MS trial near Boston, MA"
+    assert digest.subject() == "trialfinder: 1 of 3 new MS trials near Boston, MA, the rest in the next digests"
     plain = digest.last_plain()
     assert "PERSEUS" in plain and "REMODEL-1" not in plain
     assert "2 more items did not fit" in plain
