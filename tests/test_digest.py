@@ -458,3 +458,14 @@ def test_unusable_state_path_is_one_line_exit_2(world, smtp, tmp_path):
     assert result.stderr.startswith("Error: cannot create lock file")
     assert len(result.stderr.strip().splitlines()) == 1
     assert smtp.messages == []
+
+
+def test_a_country_digest_subject_reads_as_a_sentence(tmp_path):
+    from trialfinder.config import load_config
+    from trialfinder.digest import Digest
+    from trialfinder.mail import subject
+
+    config = write_config(tmp_path / "config.toml", 2525, near='"UK"')
+    config.write_text(config.read_text().replace('radius = "100mi"\n', ""))
+    saved = load_config(config).searches[0]
+    assert subject(Digest(saved, [], [], [], 0, None, {}, 0)).endswith("MS trials in the United Kingdom")

@@ -106,6 +106,9 @@ def test_a_challenge_with_only_the_plain_transport_fails(api, env):
     assert marks(run) == {"config": "–", "places": "✓", "api": "✗", "transport": "✗",
                           "version": "–", "fields": "–"}, run
     assert "requests: HTTP 403" in lines(run)["api"]
+    # The server answered, with a bot check: not "not reachable", which sends people to their network.
+    assert "not reachable" not in run.stdout
+    assert "gave no API answer" in lines(run)["api"]
     assert run.stdout.splitlines()[-1] == "2 of 6 checks failed: api, transport"
 
 

@@ -233,7 +233,7 @@ def test_nonsense_is_not_found_without_suggestions() -> None:
     with pytest.raises(PlaceNotFound) as caught:
         resolve_place("Xqzzyvv")
     assert caught.value.suggestions == []
-    assert str(caught.value) == "unknown place 'Xqzzyvv'"
+    assert str(caught.value).startswith("unknown place 'Xqzzyvv': give a city")
 
 
 # --- ZIP codes -----------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_search_short_twice_answers_with_a_warning(big):
     found = ids(result)
     assert len(found) == N_BIG - (PAGES - 1) and len(set(found)) == len(found)
     assert len(api.requests) == 2 * PAGES
-    assert (f"warning: the registry's data changed during the search ({N_BIG - 2} of {N_BIG} "
+    assert (f"warning: the registry's data changed during the search ({N_BIG - 2:,} of {N_BIG:,} "
             "studies came back, twice); trials may be missing: run it again later") in result.stderr
 
 
@@ -190,7 +190,7 @@ def test_digest_short_walk_never_reports_trials_as_gone(big, smtp, tmp_path):
     failed = run("digest", "--config", str(config))
     assert failed.returncode == 1, failed
     assert failed.stderr.startswith(f"Error: search 'btk-boston': GET {api.url}/studies: the walk ended "
-                                    f"after {N_BIG - 2} of {N_BIG} studies (the data changed mid-walk)")
+                                    f"after {N_BIG - 2:,} of {N_BIG:,} studies (the data changed mid-walk)")
     assert failed.stderr.rstrip().endswith("; nothing sent, nothing recorded")
     assert smtp.messages == [] and state_rows(state) == before
 

@@ -181,7 +181,7 @@ def gone_reasons(previous: dict[str, Any], trial: Trial | None, saved: SavedSear
         current = {site_key(s): s for s in trial.sites}
         lines = [f"the {s['label']} site is {_site_fate(current.get(s['key']), trial)}"
                  for s in previous.get("sites", [])]
-        where = f"in {query.region.short_name}" if query.region else f"within {query.radius}"
+        where = f"in {query.region.prose_name}" if query.region else f"within {query.radius}"
         return lines or [f"no recruiting site {where} any more"]
     return ["no longer matches the search terms (condition, drug or other filters)"]
 

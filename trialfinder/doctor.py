@@ -19,7 +19,7 @@ from typing import Any
 from .client import Client
 from .config import Config, SmtpConfig, load_config
 from .deadline import Deadline
-from .exceptions import APIError, BadRequest, ConfigError, ServiceError, TrialfinderError
+from .exceptions import APIError, BadRequest, ConfigError, NotTheAPI, ServiceError, TrialfinderError
 from .places import resolve_place
 from .text import clean_line
 from .transport import INSTALL_FIX, Transport, candidates, curl_available
@@ -105,6 +105,7 @@ def check_api(base_url: str | None, deadline: Deadline) -> Iterator[Check]:
     tried: list[tuple[Transport, bool, str]] = []  # transport, got through, problem
     version: dict[str, Any] | None = None
     url = ""
+    hint = ""  # which URL to try, when this one is not the API
     for _, make in candidates():
         client = Client(base_url, deadline=deadline, transport=make())
         url = client.base_url
@@ -112,11 +113,12 @@ def check_api(base_url: str | None, deadline: Deadline) -> Iterator[Check]:
             answer = client.version()
         except ServiceError as exc:
             tried.append((client.transport, False, _describe(exc)))
+            hint = hint or (exc.hint() if isinstance(exc, NotTheAPI) else "")
             continue
         tried.append((client.transport, True, ""))
         version = version or answer
     try:
-        yield from _api_checks(base_url, url, deadline, tried, version)
+        yield from _api_checks(base_url, url, deadline, tried, version, hint)
     finally:
         for transport, _, _ in tried:
             transport.close()
@@ -124,15 +126,15 @@ def check_api(base_url: str | None, deadline: Deadline) -> Iterator[Check]:
 
 def _api_checks(
     base_url: str | None, url: str, deadline: Deadline,
-    tried: list[tuple[Transport, bool, str]], version: dict[str, Any] | None,
+    tried: list[tuple[Transport, bool, str]], version: dict[str, Any] | None, hint: str = "",
 ) -> Iterator[Check]:
     working = [t for t, ok, _ in tried if ok]
     problems = "; ".join(f"{t.name}: {why}" for t, ok, why in tried if not ok)
     if version is None:
-        yield Check("api", False, f"{url} not reachable: {problems}")
+        yield Check("api", False, f"{url} gave no API answer: {problems}" + (f" ({hint})" if hint else ""))
         yield Check("transport", False, "no transport gets through" + _install_hint())
-        yield Check("version", None, "skipped: the API is not reachable")
-        yield Check("fields", None, "skipped: the API is not reachable")
+        yield Check("version", None, "skipped: no API answer")
+        yield Check("fields", None, "skipped: no API answer")
         return
     yield Check("api", True, f"{url} answers")
     through = ", ".join(t.label for t in working)

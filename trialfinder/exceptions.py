@@ -20,6 +20,9 @@ class InputError(TrialfinderError, ValueError):
     """The caller's input cannot be used."""
 
 
+PLACE_FORMS = "a city ('Lyon, France'), a US ZIP code, 'latitude, longitude', a US state or a country"
+
+
 class PlaceNotFound(InputError):
     """A place name, ZIP code or coordinate pair could not be resolved."""
 
@@ -29,6 +32,8 @@ class PlaceNotFound(InputError):
         message = f"unknown place {text!r}"
         if self.suggestions:
             message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        else:  # nothing close: say what is understood
+            message += f": give {PLACE_FORMS}"
         super().__init__(message)
 
 
@@ -145,7 +150,7 @@ class ShortWalk(InvalidResponse):
     """A walk of pages ended short of the announced total: the data changed mid-walk."""
 
     def __init__(self, count: int, total: int, url: str = "") -> None:
-        super().__init__(f"the walk ended after {count} of {total} studies (the data changed mid-walk)", url)
+        super().__init__(f"the walk ended after {count:,} of {total:,} studies (the data changed mid-walk)", url)
         self.count, self.total = count, total
 
 

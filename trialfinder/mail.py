@@ -41,7 +41,7 @@ def subject(digest: Digest) -> str:
     text = f"trialfinder: {news} {what} {noun}".replace("  ", " ")
     if digest.search.near:
         region = digest.search.query.region
-        text += f" in {region.short_name}" if region is not None else f" near {digest.search.near}"
+        text += f" in {region.prose_name}" if region is not None else f" near {digest.search.near}"
     if digest.deferred:
         text += f", the rest in {_next_digests(digest)}"
     return clean_line(text)

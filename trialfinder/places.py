@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple
 
-from .exceptions import InputError, PlaceNotFound
+from .exceptions import PLACE_FORMS, InputError, PlaceNotFound
 from .placeindex import (
     COUNTRY_ALIASES,
     RANK_COUNTRY,
@@ -122,7 +122,7 @@ def resolve_place(text: str) -> Place:
 def _clean(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise InputError("empty place: give a city, a US ZIP code or 'latitude, longitude'")
+        raise InputError(f"empty place: give {PLACE_FORMS}")
     if len(cleaned) > MAX_INPUT_LENGTH:
         raise InputError(f"place is too long (over {MAX_INPUT_LENGTH} characters)")
     return cleaned
@@ -376,7 +376,7 @@ def _city_result(db: sqlite3.Connection, text: str, hits: list[_City]) -> Place:
                 others.append(other)
         more = len(hits) - 1 - len(others)
         note = (
-            f"'{text}' matches {len(hits)} places; using the most populous, {display}"
+            f"{text!r} matches {len(hits)} places; using the most populous, {display}"
             + (f" (pop. {best.pop:,})" if best.pop else "")
             + ". Others: " + "; ".join(others) + (f"; and {more} more" if more else "")
             + ". Add a state or country to choose."

@@ -253,27 +253,32 @@ class Query:
         number first and the noun singular or plural to match (``'1 recruiting ... trial'``).
         """
         words = [] if count is None else [f"{count:,}"]
-        words.append(_either(s.lower().replace("_", " ") for s in self.statuses))
+        words.append(_either("unknown-status" if s == "UNKNOWN" else s.lower().replace("_", " ")
+                             for s in self.statuses))
         if self.phases:
             words.append("phase " + _either(phase_words(p) for p in self.phases))
-        words.append(self.condition.strip())
+        words.append(self.condition_text.strip())
         words.append("trial" if count == 1 else "trials")
         what = " ".join(w for w in words if w)
-        names = ([self.drug_class.name] if self.drug_class else []) + list(self.interventions)
+        id_drugs = self.drug_class is None and bool(nct_ids_in(" ".join(self.interventions)))
+        names = ([self.drug_class.name] if self.drug_class else []) + ([] if id_drugs else list(self.interventions))
         if names:
             what += " of " + _either(names)
-        if self.term.strip():
-            what += f" matching {self.term.strip()!r}"
+        # NCT IDs given as the condition or the interventions are looked up like a term.
+        texts = [self.term.strip(), self.condition.strip() if nct_ids_in(self.condition) else "",
+                 " ".join(self.interventions).strip() if id_drugs else ""]
+        for text in dict.fromkeys(t for t in texts if t):
+            what += f" matching {text!r}"
         if not self.statuses:
             what += " (any status)"
         if self.age is not None or self.sex:
             who = {"female": "women", "male": "men"}.get(self.sex or "", "")
-            age = f"age {self.age}" if not who else f"aged {self.age}"
+            age = f"people aged {self.age}" if not who else f"aged {self.age}"
             what += " open to " + " ".join(w for w in (who, age if self.age is not None else "") if w)
         if self.place is not None:
             what += f" within {self.radius} of {self.place.name}"
         if self.region is not None:
-            what += f" with a site in {self.region.short_name}"
+            what += f" with a site in {self.region.prose_name}"
         return what
 
 
@@ -329,7 +334,7 @@ def build_query(
     located = resolve_location(near) if near is not None else None
     if isinstance(located, Region) and radius is not None:
         raise InputError(
-            f"--radius does not apply to {located.short_name}, a region: the search finds "
+            f"--radius does not apply to {located.prose_name}, a region: the search finds "
             "trials with a site anywhere in it; drop --radius, or give a city, a ZIP code "
             "or 'lat,lon' to search by distance"
         )

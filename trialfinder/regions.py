@@ -87,6 +87,13 @@ def _terms(spellings: Iterable[str]) -> list[str]:
     return terms
 
 
+# Country names read with "the" in English: by their form ("the United States", "the Czech
+# Republic", "the Cayman Islands"), and the few plural or customary names without such a word.
+_ARTICLE_WORDS = frozenset({"United", "Republic", "Kingdom", "Islands", "Federation", "Emirates", "States"})
+_ARTICLE_NAMES = frozenset({"Philippines", "Bahamas", "Maldives", "Seychelles", "Comoros", "Gambia",
+                            "Netherlands", "Vatican"})
+
+
 @lru_cache(maxsize=1)
 def _us_keys() -> frozenset[str]:
     return _keys((*REGISTRY_COUNTRY_NAMES["US"], "USA", "U.S.A.", "U.S."))
@@ -112,6 +119,17 @@ class Region:
     def short_name(self) -> str:
         """``'Massachusetts'``, ``'France'``."""
         return self.spellings[0]
+
+    @property
+    def prose_name(self) -> str:
+        """The name as it reads in a sentence: ``'the United Kingdom'``, ``'France'``."""
+        name = self.short_name
+        if name.startswith("The "):
+            return "the " + name[4:]
+        words = set(name.split())
+        if self.kind == "country" and (words & _ARTICLE_WORDS or name in _ARTICLE_NAMES):
+            return "the " + name
+        return name
 
     @property
     def _in_us(self) -> bool:

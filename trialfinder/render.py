@@ -185,7 +185,7 @@ def search_columns(result: SearchResult, markdown: bool = False) -> list[Column]
     if region is not None:  # no distances: the qualifying sites in the region
         parts = [_site_parts(m.nearest, len(m.nearby)) if m.nearest else ("", "", "", "") for m in matches]
         columns += [
-            Column("site", _region_heading(result.query.statuses, region.short_name),
+            Column("site", _region_heading(result.query.statuses, region.prose_name),
                    [esc(place + status + more) for place, status, _, more in parts],
                    cut=None if markdown else _cut_sites(parts),
                    floor=min(max((len(p[0]) for p in parts), default=1), 20)),
@@ -226,23 +226,28 @@ def footer(result: SearchResult) -> list[str]:
     if result.truncated:
         which = {"distance": "nearest", "updated": "most recently updated",
                  "sites": "top"}.get(q.effective_sort, "most recently posted")
-        of = f"{result.total:,}" if result.total is not None else "more"
-        lines = [f"Showing the {which} {n:,} of {of} {q.describe()}."]
+        if result.total is not None:
+            lines = [f"Showing the {which} {n:,} of {result.total:,} {q.describe()}."]
+        else:  # the walk stopped early, so the total is not known
+            lines = [f"Showing the {which} {q.describe(n)}; more match."]
     else:
         lines = [f"{q.describe(n)}."]
     if q.region is not None and q.effective_sort == "sites":
         lines.append(
             f"A region search: no distances. Ranked by the number of sites in "
-            f"{q.region.short_name} whose own status matches, most first, then by NCT ID."
+            f"{q.region.prose_name} whose own status matches, most first, then by NCT ID."
         )
     elif q.region is not None:
-        lines.append(f"A region search: no distances; only sites in {q.region.short_name} "
+        lines.append(f"A region search: no distances; only sites in {q.region.prose_name} "
                      "whose own status matches are counted.")
     elif result.near:
         lines.append(
             "Distances are straight-line to each site's registered coordinates; "
             "only sites whose own status matches are counted."
         )
+    if q.include_off_condition and q.condition_text.strip():
+        lines.append(f"Conditions not checked (--include-off-condition): some of these trials may "
+                     f"not be about {q.condition_text.strip()}.")
     return lines + result.notes() + eligibility_footer(result)
 
 
@@ -258,7 +263,8 @@ def widen_tips(q: Query) -> list[str]:
         tips.append(f"the whole country ('{q.region.country_code}')")
     missing = [s for s in STATUS_GROUPS["open"] if s not in q.statuses]
     if q.statuses and missing:
-        adds = " and ".join(s.lower().replace("_", " ") for s in missing)
+        words = [s.lower().replace("_", " ") for s in missing]
+        adds = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
         tips.append(f"--status open (adds {adds})")
     used = [o for o, on in (("--phase", q.phases), ("--age", q.age is not None), ("--sex", q.sex),
                             ("--term", q.term.strip())) if on]
@@ -433,7 +439,8 @@ def trial_text(trial: Trial, place: Any = None, unit: str = "mi", width: int = 1
     sites = trial_sites(trial, place)
     if sites:
         order = f"nearest first from {place.name}" if place is not None else "in registry order"
-        out += ["", wrap(f"Sites ({len(sites)}, {order})", width), "-----"]
+        heading = wrap(f"Sites ({len(sites)}, {order})", width)
+        out += ["", heading, "-" * max(map(len, heading.splitlines()))]
         out.append(layout.render(fit(site_columns(trial, sites, place is not None, unit), width, SITE_PLAN)))
     return "\n".join(out) + "\n"
 

@@ -36,5 +36,5 @@ def walk_twice(client: Client, params: Mapping[str, str], outcome: Outcome, **op
     except ShortWalk as exc:
         outcome.short = exc
         outcome.warnings.append(
-            f"the registry's data changed during the search ({exc.count} of {exc.total} studies "
+            f"the registry's data changed during the search ({exc.count:,} of {exc.total:,} studies "
             "came back, twice); trials may be missing: run it again later")
