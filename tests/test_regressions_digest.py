@@ -110,12 +110,38 @@ def test_a_trial_that_matches_again_is_news_once_and_is_recorded_as_active(api, 
     assert digest.subject() == "trialfinder: 1 new MS trial near Boston, MA"
     plain = digest.last_plain()
     assert f"REMODEL-1 ({REMODEL_1})" in plain
-    assert f"   - new to this search (first posted {posted}) (matches again after dropping out)\n" in plain
+    assert (f"   - new to this search (first posted {posted}) (matches again after dropping out: the "
+            "Novartis Investigative Site, Springfield, MA site is recruiting again)\n") in plain
     assert digest.state[REMODEL_1] == 1  # recorded as active again...
 
     result = digest()  # ...so the next run has nothing to say about it
     assert result.exit_code == 0 and "no e-mail" in result.stderr
     assert len(smtp.messages) == 3
+
+
+def test_a_reopened_site_brings_a_trial_back_naming_the_site(api, smtp, tmp_path):
+    digest = make_digest(api, smtp, tmp_path)
+    assert digest().exit_code == 0
+
+    def springfield(studies: list[dict[str, Any]]) -> dict[str, Any]:
+        sites = protocol(studies, REMODEL_1)["contactsLocationsModule"]["locations"]
+        return next(site for site in sites if site.get("city") == "Springfield")
+
+    closed = world()
+    springfield(closed)["status"] = "WITHDRAWN"  # the study itself still says recruiting
+    set_world(api, closed)
+    assert digest().exit_code == 0
+    assert "Springfield, MA site is now withdrawn" in digest.last_plain()
+    assert digest.state[REMODEL_1] == 0
+
+    reopened = world()
+    springfield(reopened)["status"] = "RECRUITING"
+    set_world(api, reopened)
+    assert digest().exit_code == 0
+    assert digest.subject() == "trialfinder: 1 new MS trial near Boston, MA"
+    assert ("(matches again after dropping out: the Novartis Investigative Site, Springfield, MA site "
+            "is recruiting again)") in digest.last_plain()
+    assert digest.state[REMODEL_1] == 1
 
 
 # -- the saved search's limit -----------------------------------------------------------------
