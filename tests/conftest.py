@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
+from hypothesis import settings
+
+# Mutation testing (README "Development") runs every test under a tracer on shared cores:
+# no per-example deadline there, and fewer examples per property.
+settings.register_profile("mutation", deadline=None, max_examples=30)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 API = "https://ctgov.test/api/v2"  # never resolves: a test that forgets to mock fails loudly
@@ -19,6 +25,31 @@ API = "https://ctgov.test/api/v2"  # never resolves: a test that forgets to mock
 os.environ.setdefault(
     "TRIALFINDER_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"trialfinder-test-cache-{os.getuid()}")
 )
+
+
+def under_ci() -> bool:
+    """True in continuous integration (``CI=true``, as CI services and .ci/run's host set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def skip_unless_ci(reason: str, *, allow_module_level: bool = False) -> None:
+    """Skip for a missing tool on a developer's machine; under CI, fail instead, so that a
+    broken install step cannot make a whole group of tests vanish from a green run."""
+    if under_ci():
+        pytest.fail(f"{reason} (CI=true: a skip here would hide tests)", pytrace=False)
+    pytest.skip(reason, allow_module_level=allow_module_level)
+
+
+def skip_here(reason: str) -> None:
+    """Skip because this machine cannot do what the test needs (a filesystem without
+    ``chattr +i``, say): not a missing install, so a skip even under CI."""
+    pytest.skip(reason)
+
+
+def require_tool(name: str, why: str) -> None:
+    """Skip (fail under CI) when the command-line tool ``name`` is not on PATH."""
+    if not shutil.which(name):
+        skip_unless_ci(f"{name} is needed {why}")
 
 
 def load_fixture(name: str) -> Any:

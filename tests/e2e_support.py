@@ -77,6 +77,17 @@ def hostile_world() -> list[dict[str, Any]]:
 # -- running the command ---------------------------------------------------------------
 
 
+def require_installed_command() -> None:
+    """Skip the calling module when the ``trialfinder`` command is not installed next to this
+    Python; under CI (``CI=true``) fail instead, so its tests cannot silently vanish."""
+    from .conftest import skip_unless_ci
+
+    if not TRIALFINDER.exists():
+        skip_unless_ci(f"the installed 'trialfinder' command is missing ({TRIALFINDER}); "
+                       "install the package into this environment: pip install -e '.[test]'",
+                       allow_module_level=True)
+
+
 @dataclass
 class Run:
     """One finished run of the command."""

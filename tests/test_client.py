@@ -137,7 +137,7 @@ def test_503_backs_off_exponentially_then_gives_up_with_the_api_message(mocked, 
     assert "try again later" in str(err.value)
     assert len(sleeps) == 3
     for attempt, delay in enumerate(sleeps, start=1):
-        assert 0 <= delay <= min(8.0, 2 ** (attempt - 1))
+        assert min(8.0, 2 ** (attempt - 1)) / 2 <= delay <= min(8.0, 2 ** (attempt - 1))
 
 
 def test_timeout_is_retried(mocked, client, sleeps):

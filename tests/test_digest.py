@@ -15,7 +15,7 @@ from trialfinder.cli import cli
 from trialfinder.status import ExitStatus
 from trialfinder.store import run_lock
 
-from .conftest import API, load_fixture
+from .conftest import API, load_fixture, require_tool
 from .smtpserver import SMTPServer
 
 STUDIES = f"{API}/studies"
@@ -409,11 +409,9 @@ def test_missing_password_variable_is_a_config_error(world, smtp, tmp_path):
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    import shutil
     import subprocess
 
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
+    require_tool("openssl", "to make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",

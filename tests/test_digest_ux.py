@@ -24,17 +24,18 @@ from trialfinder.actionable import CONTACT_FIELDS
 from trialfinder.cli import cli
 from trialfinder.status import ExitStatus
 
+from .conftest import require_tool, skip_here
 from .e2e_support import (
     HOSTILE,
     ORELA_SPMS,
     PERSEUS,
     REMODEL_1,
-    TRIALFINDER,
     cli_env,
     hostile_world,
     mail_parts,
     protocol,
     reported,
+    require_installed_command,
     run_cli,
     state_rows,
     world,
@@ -327,10 +328,7 @@ def test_unknown_mail_host_is_one_plain_line(api, tmp_path):
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    import shutil
-
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
+    require_tool("openssl", "to make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -431,7 +429,7 @@ def read_only(directory: Path) -> Iterator[None]:
     if os.geteuid() == 0:
         done = subprocess.run(["chattr", "+i", str(directory)], capture_output=True, text=True)
         if done.returncode != 0:
-            pytest.skip(f"cannot make a directory immutable here: {done.stderr.strip()}")
+            skip_here(f"cannot make a directory immutable here: {done.stderr.strip()}")
         try:
             yield
         finally:
@@ -447,8 +445,7 @@ def read_only(directory: Path) -> Iterator[None]:
 
 @pytest.fixture
 def tf(api, tmp_path):
-    if not TRIALFINDER.exists():
-        pytest.skip(f"the installed 'trialfinder' command is missing ({TRIALFINDER})")
+    require_installed_command()
 
     def call(*args: str) -> Any:
         return run_cli(args, cli_env(api.url, tmp_path / "env", tries=2, timeout=2.0))

@@ -12,12 +12,19 @@ from trialfinder.doctor import used_fields
 from trialfinder.query import SEARCH_FIELDS
 
 from . import fake_essie
-from .e2e_support import TRIALFINDER, Run, cli_env, error_line, run_cli, world, write_config
+from .e2e_support import (
+    Run,
+    cli_env,
+    error_line,
+    require_installed_command,
+    run_cli,
+    world,
+    write_config,
+)
 from .fakeapi import FakeCTGov
 from .smtpserver import SMTPServer, free_port
 
-if not TRIALFINDER.exists():
-    pytest.skip(f"the installed 'trialfinder' command is missing ({TRIALFINDER})", allow_module_level=True)
+require_installed_command()
 
 API_CHECKS = ["api", "transport", "version", "fields"]
 

@@ -34,7 +34,6 @@ from .e2e_support import (
     PERSEUS,
     REMODEL_1,
     REMODEL_2,
-    TRIALFINDER,
     Run,
     cli_env,
     error_line,
@@ -44,6 +43,7 @@ from .e2e_support import (
     nct,
     protocol,
     reported,
+    require_installed_command,
     run_cli,
     state_rows,
     table_ids,
@@ -54,10 +54,7 @@ from .e2e_support import (
 from .fakeapi import FakeCTGov
 from .smtpserver import SMTPServer
 
-if not TRIALFINDER.exists():
-    pytest.skip(f"the installed 'trialfinder' command is missing ({TRIALFINDER}); "
-                "install the package into this environment: pip install -e '.[test]'",
-                allow_module_level=True)
+require_installed_command()
 
 TRIES = 2
 

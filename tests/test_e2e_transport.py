@@ -10,9 +10,9 @@ import pytest
 from .e2e_support import (
     BOSTON,
     PERSEUS,
-    TRIALFINDER,
     cli_env,
     error_line,
+    require_installed_command,
     run_cli,
     table_ids,
     world,
@@ -20,8 +20,7 @@ from .e2e_support import (
 )
 from .fakeapi import FakeCTGov
 
-if not TRIALFINDER.exists():
-    pytest.skip(f"the installed 'trialfinder' command is missing ({TRIALFINDER})", allow_module_level=True)
+require_installed_command()
 
 SEARCH = ("search", "-d", "btk", "-n", BOSTON)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
+from .conftest import skip_unless_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "fixtures" / "eligibility" / "labels.json"
@@ -19,8 +19,9 @@ def load_eval():
     return module
 
 
-@pytest.mark.skipif(not DATA.exists(), reason="the labelled set (fixtures/eligibility) is not in this checkout")
 def test_eval_meets_the_targets():
+    if not DATA.exists():  # a skip on a developer's partial checkout; a failure under CI
+        skip_unless_ci("the labelled set (fixtures/eligibility) is not in this checkout")
     figures = load_eval().evaluate(ROOT)
     assert figures["counts"]["labels"] >= 100
     assert figures["false_exclusion_rate"] < 0.01, figures["errors"]

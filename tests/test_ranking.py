@@ -81,6 +81,10 @@ def test_radius_bounds_the_sites(trials):
     ranked = results(trials, radius=Radius(50, "km"))
     assert [m.trial.nct_id for m in ranked] == ["NCT04458051", "NCT07299019"]
     assert ranked[0].nearby[0].distance_km == pytest.approx(0.5 * 1.609344, abs=0.1)
+    # PERSEUS's Providence site (41 mi = 66 km) lies between 50 km and 50 mi: it does not count.
+    assert [n.site.city for n in ranked[0].nearby] == ["Boston"]
+    assert ranked[0].as_dict()["sites_in_radius"] == 1
+    assert [n.site.city for n in results(trials, radius=Radius(50, "mi"))[0].nearby] == ["Boston", "Providence"]
 
 
 def test_sites_in_radius_and_matched_drugs(trials):

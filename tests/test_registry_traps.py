@@ -24,13 +24,13 @@ from .e2e_support import (
     ORELA_SPMS,
     PERSEUS,
     REMODEL_1,
-    TRIALFINDER,
     Run,
     cli_env,
     find,
     mail_parts,
     protocol,
     reported,
+    require_installed_command,
     run_cli,
     state_rows,
     world,
@@ -39,8 +39,7 @@ from .e2e_support import (
 from .fakeapi import FakeCTGov
 from .smtpserver import SMTPServer
 
-if not TRIALFINDER.exists():
-    pytest.skip(f"the installed 'trialfinder' command is missing ({TRIALFINDER})", allow_module_level=True)
+require_installed_command()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -41,10 +45,20 @@ def test_record_and_read_back(tmp_path):
 
 def test_failed_record_leaves_nothing_half_written(tmp_path):
     state = State(tmp_path / "s.db")
+    statements = []
+    state.db.set_trace_callback(statements.append)
     with pytest.raises(TypeError):
-        state.record("a", current={"NCT00000001": {"x": object()}}, gone=[], outcome="sent", counts=(1, 0, 0))
+        # The first row is written; the second cannot even be serialised.
+        state.record("a", current={"NCT00000001": {"x": 1}, "NCT00000002": {"x": object()}},
+                     gone=[], outcome="sent", counts=(2, 0, 0))
+    state.db.set_trace_callback(None)
+    assert any("INSERT INTO reported" in s for s in statements)  # the failure came after real SQL
     assert state.reported("a") == {}
     assert state.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    # ...and in the file, as another connection sees it.
+    other = sqlite3.connect(tmp_path / "s.db")
+    assert other.execute("SELECT count(*) FROM reported").fetchone()[0] == 0
+    other.close()
 
 
 def test_unusable_state_path_is_a_state_error(tmp_path):
@@ -68,3 +82,55 @@ def test_lock_is_exclusive_and_names_the_holder(tmp_path):
                 pass
     with run_lock(path):  # released
         pass
+
+
+# -- exactly (written to kill surviving mutants; issue 11) ---------------------------------
+
+
+def test_record_reads_back_with_its_id_and_first_report_time(tmp_path):
+    state = State(tmp_path / "s.db")
+    state.record("a", current={"NCT00000001": {"v": 1}}, gone=[], outcome="sent", counts=(1, 0, 0))
+    [row] = state.reported("a").values()
+    assert row.nct_id == "NCT00000001"
+    assert row.first_reported == state.last_run("a")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row.first_reported)
+
+
+def test_times_are_utc_whatever_the_local_zone(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        state = State(tmp_path / "s.db")
+        before = datetime.now(UTC).replace(microsecond=0)
+        state.record("a", current={}, gone=[], outcome="sent", counts=(0, 0, 0))
+        stamp = datetime.strptime(state.last_run("a"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        assert abs((stamp - before).total_seconds()) < 60
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_a_state_file_in_new_folders_is_created_with_them(tmp_path):
+    path = tmp_path / "a" / "b" / "state.db"
+    State(path).close()
+    assert path.exists()
+
+
+def test_a_dry_run_state_leaves_no_file_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    state = State(tmp_path / "missing.db", create=False)
+    state.record("a", current={"NCT00000001": {}}, gone=[], outcome="sent", counts=(1, 0, 0))
+    assert state.reported("a")["NCT00000001"].active
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_write_names_the_state_file(tmp_path):
+    path = tmp_path / "s.db"
+    state = State(path)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TRIGGER no BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError) as info:
+        state.record("a", current={}, gone=[], outcome="sent", counts=(0, 0, 0))
+    assert str(info.value) == f"cannot write state database {path}: disk says no"

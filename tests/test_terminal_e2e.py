@@ -11,11 +11,19 @@ import time
 import pytest
 
 from .datagen import generate_studies
-from .e2e_support import BOSTON, PERSEUS, TRIALFINDER, cli_env, run_cli, table_ids, world
+from .e2e_support import (
+    BOSTON,
+    PERSEUS,
+    TRIALFINDER,
+    cli_env,
+    require_installed_command,
+    run_cli,
+    table_ids,
+    world,
+)
 from .fakeapi import FakeCTGov
 
-if not TRIALFINDER.exists():
-    pytest.skip(f"the installed 'trialfinder' command is missing ({TRIALFINDER})", allow_module_level=True)
+require_installed_command()
 
 SEARCH = ("search", "-d", "btk", "-n", BOSTON, "-r", "150mi", "-s", "open")
 

@@ -49,7 +49,11 @@ MIN_TRY = 0.1  # seconds: with less time left before the deadline, a try is not 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter; ``Retry-After`` honoured up to a cap."""
+    """Exponential backoff with jitter; ``Retry-After`` honoured up to a cap.
+
+    The jitter is "equal jitter": each wait lies between half and all of its
+    exponential step, so retries never fire at once and waits grow try by try.
+    """
 
     tries: int = 5
     base: float = 1.0
@@ -60,7 +64,8 @@ class RetryPolicy:
         """Seconds to wait before try number ``attempt + 1`` (attempt counts from 1)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_cap)
-        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+        step = min(self.cap, self.base * 2 ** (attempt - 1))
+        return random.uniform(step / 2, step)
 
 
 @dataclass

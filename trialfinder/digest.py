@@ -127,6 +127,18 @@ def why(snap: dict[str, Any], unit: str, radius: str) -> str:
     return " · ".join(parts)
 
 
+def matches_again(before: dict[str, Any], now: dict[str, Any]) -> str:
+    """Why a trial reported as no longer matching is news again, naming the site that brings it back:
+    ``'matches again after dropping out: the MGH, Boston, MA site is recruiting again'``."""
+    nearest = now.get("nearest")
+    if not nearest:
+        return "matches again after dropping out"
+    status = status_label(nearest.get("status", "")).lower()
+    known = {s.get("key") for s in before.get("sites", [])}
+    when = "again" if nearest.get("key") in known else "now"
+    return f"matches again after dropping out: the {nearest['label']} site is {status} {when}"
+
+
 def _ages(snap: dict[str, Any]) -> str:
     return f"{snap.get('min_age') or 'no minimum'} to {snap.get('max_age') or 'no maximum'}"
 
@@ -248,7 +260,7 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
         before = reported.get(nct_id)
         label = m.trial.short_title
         if before is None or not before.active:
-            again = " (matches again after dropping out)" if before is not None else ""
+            again = f" ({matches_again(before.snapshot, snap)})" if before is not None else ""
             new.append(Item("new", nct_id, label, m.trial.url, why(snap, unit, radius),
                             [_posted(m.trial, last_run) + again], snap))
             continue

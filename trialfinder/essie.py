@@ -2,7 +2,8 @@
 
 User text is never spliced into an expression as it is: reserved characters
 (``[ ] ( ) { } " \\``) are removed, operator words (``OR``, ``AND``, ``MISSING``,
-...) are lower-cased so they read as plain words, and phrases are quoted.
+...) are lower-cased wherever they stand, even glued to punctuation (``AML,ALL``),
+so they read as plain words, and phrases are quoted.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ _OPERATORS = {
     "COVER", "EXPANSION", "TILT", "DISTANCE", "MIN", "MAX",
 }
 _SPACES = re.compile(r"\s+")
+# Every run of ASCII letters, wherever it stands: "AML,ALL", "NOT," and "a/OR/b" hide
+# operators behind punctuation, which Essie splits words on.
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
+def _lower_operator(word: re.Match[str]) -> str:
+    text = word.group()
+    return text.lower() if text.upper() in _OPERATORS else text
 
 
 def plain_words(text: str) -> str:
     """User text as plain search words: no reserved characters, no operators."""
-    words = _SPACES.sub(" ", _RESERVED.sub(" ", text)).strip().split(" ")
-    return " ".join(w.lower() if w.upper() in _OPERATORS else w for w in words if w)
+    words = _SPACES.sub(" ", _RESERVED.sub(" ", text)).strip()
+    return _LETTERS.sub(_lower_operator, words)
 
 
 def phrase(text: str) -> str:

@@ -112,13 +112,14 @@ def parse_phases(values: Iterable[str]) -> tuple[str, ...]:
     """``['2', '3']``, ``['phase2']``, ``['early-1']``, ``['na']`` -> API phase values."""
     result: list[str] = []
     for value in values:
-        for part in re.split(r"[,|/]", value):
+        # "2/3" is two phases, but "n/a" is one (the slash would split it into "n" and "a").
+        for part in re.split(r"[,|/]", re.sub(r"(?i)\bn/a\b", "na", value)):
             key = re.sub(r"[\s_\-]", "", part.strip().upper())
             if not key:
                 continue
             key = key.removeprefix("PHASE")
             phase = {"EARLY1": "EARLY_PHASE1", "EARLYPHASE1": "EARLY_PHASE1", "0": "EARLY_PHASE1",
-                     "NA": "NA", "N/A": "NA"}.get(key, f"PHASE{key}")
+                     "NA": "NA"}.get(key, f"PHASE{key}")
             if phase not in PHASES:
                 raise InputError(f"unknown phase {part.strip()!r}; choose from early-1, 1, 2, 3, 4, na")
             if phase not in result:
