@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trialfinder.eligibility.history import _drug_needles, _drug_patterns, named_drugs
+from trialfinder.eligibility.history import _drug_needles, _drug_patterns, _first_drug, named_drugs
 
 
 def every_pattern(text: str) -> tuple[str, ...]:
@@ -46,8 +46,17 @@ def test_prefiltered_named_drugs_equal_every_pattern(text: str) -> None:
     assert named_drugs(text) == every_pattern(text)
 
 
+@settings(max_examples=400)
+@given(st.lists(pieces, max_size=8).map("".join))
+def test_prefiltered_first_drug_equals_every_pattern(text: str) -> None:
+    first = min((m.start() for p, _ in _drug_patterns() if (m := p.search(text))), default=0)
+    assert _first_drug(text) == first
+
+
 def test_names_are_found_in_any_case_and_separator() -> None:
     # ſ and the Kelvin sign K match s and k under IGNORECASE, though lower() keeps them.
     for text in ("Prior OCRELIZUMAB", "treated with Ocrevus within 12 months", "no prior BTK-inhibitors",
-                 "prior ſiponimod", "prior \u212aesimpta"):
+                 "prior ſiponimod", "prior \u212aesimpta", "anti-CD20/ocrelizumab", "xOcrevus; Ocrevus",
+                 "no interferon gamma, but interferon beta-1a", "prior interferons", "no BTKis", "BG00012",
+                 "no BTKinhibitors", "prior BTKi or Betaseron"):
         assert named_drugs(text) and named_drugs(text) == every_pattern(text)

@@ -162,19 +162,46 @@ def _drug_needles() -> tuple[str, ...]:
     return tuple(words)
 
 
+@cache
+def _needle_index() -> tuple[re.Pattern[str], dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """One regex finding, at each word start, the longest needle there; for each needle the
+    patterns whose needle is a prefix of it (so all needles at that place); the needle-less."""
+    needles = _drug_needles()
+    distinct = sorted({n for n in needles if n}, key=lambda n: (-len(n), n))
+    finder = re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, distinct)) + ")")
+    prefixes = {n: tuple(i for i, m in enumerate(needles) if m and n.startswith(m)) for n in distinct}
+    return finder, prefixes, tuple(i for i, m in enumerate(needles) if not m)
+
+
+def _candidates(text: str) -> tuple[int, ...] | range:
+    """Indices (data order) of the drug patterns that can match ``text``: a pattern matches
+    only at a word start where its first word occurs (ASCII text, where lower() and the
+    patterns' IGNORECASE agree); every pattern for other text."""
+    if not text.isascii():
+        return range(len(_drug_patterns()))
+    finder, prefixes, always = _needle_index()
+    found = set(always)
+    for needle in set(finder.findall(text.lower())):
+        found.update(prefixes[needle])
+    return tuple(sorted(found))
+
+
 def named_drugs(text: str) -> tuple[str, ...]:
     """INNs of the drugs, brands, code names or classes ``text`` names, in data order."""
     text = re.sub(r"interferon[\s-]*(?:gamma|γ)", " ", text, flags=re.I)  # a TB test, not a therapy
-    # A pattern can match only where its first word occurs: test that first (ASCII text
-    # only, where lower() and the patterns' IGNORECASE agree), then the pattern.
-    lowered = text.lower() if text.isascii() else None
+    patterns = _drug_patterns()
     found: list[str] = []
-    for (pattern, inns), needle in zip(_drug_patterns(), _drug_needles(), strict=True):
-        if lowered is not None and needle and needle not in lowered:
-            continue
+    for k in _candidates(text):
+        pattern, inns = patterns[k]
         if pattern.search(text):
             found += [i for i in inns if i not in found]
     return tuple(found)
+
+
+def _first_drug(sentence: str) -> int:
+    """Where the first drug name in ``sentence`` starts (0 when none)."""
+    patterns = _drug_patterns()
+    return min((m.start() for k in _candidates(sentence) if (m := patterns[k][0].search(sentence))), default=0)
 
 
 def therapies(items: Iterable[Item]) -> list[Fact]:
@@ -185,7 +212,7 @@ def therapies(items: Iterable[Item]) -> list[Fact]:
             drugs = named_drugs(sentence)
             if not drugs or _NOT_TREATMENT.search(sentence):
                 continue
-            first = min((m.start() for p, _ in _drug_patterns() if (m := p.search(sentence))), default=0)
+            first = _first_drug(sentence)
             clause = re.split(r"\band\b|;|,|\)", sentence[:first])[-1]
             negated = bool(_NEGATED.search(clause) or re.search(r"na[iï]ve", sentence, re.I))
             if item.section == "inclusion" and not negated:
