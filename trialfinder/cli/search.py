@@ -47,7 +47,7 @@ def search(fmt: str, api_url: str | None, show_excluded: bool, **options: Any) -
         trialfinder search -d btk -n "Boston, MA" --ms-type nrspms --edss 6 --age 45 --sex male
     """
     from ..finder import search as run_search
-    from ..render import footer, render_search
+    from ..render import footer, iter_search_json, render_search
 
     profile = make_profile(options, age=options.get("age"), sex=options.get("sex"))
     query = build_query(**options)
@@ -68,7 +68,11 @@ def search(fmt: str, api_url: str | None, show_excluded: bool, **options: Any) -
         result.query = query
         prescreen(result, profile, hide_excluded=fmt in ("table", "markdown") and not show_excluded,
                   limit=query.limit)
-    click.echo(render_search(result, fmt, output_width()), nl=False)
+    if fmt == "json":  # written a piece at a time: 10,000 assessed trials are ~50 MB of text
+        for piece in iter_search_json(result):
+            click.echo(piece, nl=False)
+    else:
+        click.echo(render_search(result, fmt, output_width()), nl=False)
     for warning in result.warnings:
         note(f"warning: {warning}")
     if fmt in ("json", "csv"):
