@@ -51,11 +51,22 @@ Mention = tuple[int, int, frozenset[str], str]
 _TRAIL = re.compile(r"\s*(?:multiple\s*sclerosis|MS)?\s*\(\s*[A-Za-z]{0,3}-?[A-Za-z]{2,6}\s*\)", re.I)
 
 
+# Every match of MS_PATTERNS contains one of these words, under the same IGNORECASE rules
+# ("ſ" for "s" included): most sentences name no MS type, and one search rules them out.
+_MS_HINT = re.compile(r"primary|relapsing|progressive|clinically|cis|p-?ms|r-?ms", re.I)
+
+
 def ms_type_mentions(text: str) -> list[Mention]:
     """``(start, end, courses, category)`` for each MS type named in ``text``, specific forms first.
 
     "secondary progressive multiple sclerosis (SPMS)" is one mention, its acronym included.
     """
+    if not _MS_HINT.search(text):
+        return []
+    return _mentions(text)
+
+
+def _mentions(text: str) -> list[Mention]:
     work = text
     found = []
     for key, regex, courses in _MS_RE:
