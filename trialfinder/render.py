@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +15,7 @@ from typing import Any
 
 from . import layout
 from .finder import SearchResult
+from .jsonindent import dumps_indented
 from .layout import Column, Plan, cut_words, fit, two_line_titles
 from .models import Site, Trial
 from .plaintext import to_plain_text
@@ -111,9 +111,8 @@ def iter_search_json(result: SearchResult, batch: int = 64_000) -> Iterator[str]
     pending = ["["]
     size = 0
     for i, m in enumerate(matches):
-        # A nested value is its own indent=2 text shifted one level: JSON strings hold no newline.
-        text = json.dumps(_with_eligibility(m.as_dict(result.near), m, result), indent=2)
-        pending.append(("\n  " if i == 0 else ",\n  ") + text.replace("\n", "\n  "))
+        text = dumps_indented(_with_eligibility(m.as_dict(result.near), m, result), level=1)
+        pending.append(("\n  " if i == 0 else ",\n  ") + text)
         size += len(text)
         if size >= batch:
             yield "".join(pending)
