@@ -213,3 +213,14 @@ def test_a_directory_that_is_a_regular_file_is_not_writable(tmp_path):
     blocker.chmod(0o755)  # even an executable file the process may write to
     assert not store.writable_dir(blocker)
     assert not store.writable_dir(blocker / "state")
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_state_path_that_is_a_directory_is_an_error_not_an_empty_state(tmp_path, create):
+    """An empty state would report every matching trial as new: a dry run must fail too.
+    The directory it is in is writable, so the error does not blame it."""
+    path = tmp_path / "state.db"
+    path.mkdir()
+    with pytest.raises(StateError) as info:
+        State(path, create=create)
+    assert str(info.value) == f"cannot open state database {path}: unable to open database file"
