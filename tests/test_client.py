@@ -278,3 +278,25 @@ def test_the_tries_setting_is_how_often_a_failing_request_is_made(mocked, monkey
         client.version()
     assert len(mocked.calls) == 3
     assert [c.request.req_kwargs["timeout"] for c in mocked.calls] == [(10.0, 0.5)] * 3
+
+
+def test_a_body_that_is_not_json_and_says_no_type_is_described_as_such(mocked):
+    mocked.get(f"{API}/version", body=b"oops!", content_type=None)
+    with pytest.raises(InvalidResponse) as err:
+        Client(API).version()
+    assert "the answer is not valid JSON (no content type, 5 bytes)" in str(err.value)
+
+
+def test_a_page_is_read_by_the_decoder_given(mocked):
+    """``decode`` (the fast msgspec reader in a search) reads the page, not plain json."""
+    mocked.get(f"{API}/studies", json={"studies": [{"n": 1}], "totalCount": 1})
+    bodies: list[bytes] = []
+
+    def decode(body: bytes):
+        bodies.append(body)
+        page = json.loads(body)
+        page["studies"] = [("decoded", s["n"]) for s in page["studies"]]
+        return page
+
+    page = Client(API).page({}, decode=decode)
+    assert page.studies == [("decoded", 1)] and len(bodies) == 1
