@@ -285,6 +285,7 @@ def test_a_body_that_is_not_json_and_says_no_type_is_described_as_such(mocked):
     with pytest.raises(InvalidResponse) as err:
         Client(API).version()
     assert "the answer is not valid JSON (no content type, 5 bytes)" in str(err.value)
+    assert err.value.url == f"{API}/version"  # the error names the request
 
 
 def test_a_page_is_read_by_the_decoder_given(mocked):
