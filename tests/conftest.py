@@ -103,3 +103,25 @@ def gazetteer() -> None:
     from trialfinder.places import resolve_place
 
     resolve_place("Boston, MA")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The loopback ClinicalTrials.gov stand-in with the constructed BTK world, one per module."""
+    from .e2e_support import world
+    from .fakeapi import FakeCTGov
+
+    with FakeCTGov(world()) as api:
+        yield api
+
+
+@pytest.fixture
+def api(server):
+    """The module's stand-in, reset: the BTK world, no faults, an empty request log."""
+    from .e2e_support import world
+
+    server.clear_faults()
+    server.set_studies(world())  # also drops the stand-in's cached query plans
+    server.reset_log()
+    yield server
+    server.clear_faults()

@@ -47,21 +47,6 @@ from .smtpserver import Handler, SMTPServer, free_port
 CLASS_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b|\[Errno|SMTP[A-Z][a-z]")
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.set_studies(world())
-    server.reset_log()
-    yield server
-    server.clear_faults()
-
-
 @pytest.fixture
 def smtp():
     with SMTPServer() as mail:

@@ -18,30 +18,13 @@ from .e2e_support import (
     error_line,
     require_installed_command,
     run_cli,
-    world,
     write_config,
 )
-from .fakeapi import FakeCTGov
 from .smtpserver import SMTPServer, free_port
 
 require_installed_command()
 
 API_CHECKS = ["api", "transport", "version", "fields"]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.set_studies(world())  # also drops the stand-in's cached query plans
-    server.reset_log()
-    yield server
-    server.clear_faults()
 
 
 @pytest.fixture

@@ -59,22 +59,6 @@ require_installed_command()
 TRIES = 2
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    """The module's stand-in, reset: the BTK world, no faults, an empty request log."""
-    server.clear_faults()
-    server.set_studies(world())
-    server.reset_log()
-    yield server
-    server.clear_faults()
-
-
 @pytest.fixture
 def tf(api, tmp_path):
     """Run the installed command against the stand-in: ``tf("search", "-n", BOSTON)``."""

@@ -15,28 +15,12 @@ from .e2e_support import (
     require_installed_command,
     run_cli,
     table_ids,
-    world,
     write_config,
 )
-from .fakeapi import FakeCTGov
 
 require_installed_command()
 
 SEARCH = ("search", "-d", "btk", "-n", BOSTON)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.reset_log()
-    yield server
-    server.clear_faults()
 
 
 @pytest.fixture

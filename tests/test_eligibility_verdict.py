@@ -174,3 +174,14 @@ def test_a_record_without_criteria_text_is_unclear_not_a_fit():
     assert a.verdict == UNCLEAR
     assert any("no eligibility criteria text" in r.why for r in a.to_ask)
     assert assess(trial("  \n", min_age="60 Years"), SMOLDERING).verdict == EXCLUDED  # age still rules
+
+
+def test_inclusion_not_treated_with_reads_as_now_unless_it_says_ever():
+    on_it = Profile(treatments=(Treatment("ocrelizumab", current=True, months_on=36),))
+    stopped = Profile(treatments=(Treatment("ocrelizumab", months_since_stopped=20),))
+    loose = trial("Inclusion Criteria:\n* Not treated with ocrelizumab\n")
+    assert assess(loose, on_it).verdict == UNCLEAR  # could stop: ask, never a silent "no"
+    assert assess(loose, stopped).verdict == NO_CONFLICT
+    for never in ("Never treated with ocrelizumab", "No prior treatment with ocrelizumab",
+                  "Treatment-naive to ocrelizumab"):
+        assert assess(trial(f"Inclusion Criteria:\n* {never}\n"), stopped).verdict == EXCLUDED, never

@@ -42,21 +42,6 @@ from .smtpserver import SMTPServer
 require_installed_command()
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.set_studies(world())
-    server.reset_log()
-    yield server
-    server.clear_faults()
-
-
 @pytest.fixture
 def tf(api, tmp_path):
     def run(*args: str) -> Run:

@@ -18,27 +18,11 @@ from .e2e_support import (
     run_cli,
     world,
 )
-from .fakeapi import FakeCTGov
 from .test_regressions_essie import operator_tokens
 
 require_installed_command()
 
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.set_studies(world())
-    server.reset_log()
-    yield server
-    server.clear_faults()
 
 
 @pytest.fixture

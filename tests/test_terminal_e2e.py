@@ -19,28 +19,12 @@ from .e2e_support import (
     require_installed_command,
     run_cli,
     table_ids,
-    world,
 )
 from .fakeapi import FakeCTGov
 
 require_installed_command()
 
 SEARCH = ("search", "-d", "btk", "-n", BOSTON, "-r", "150mi", "-s", "open")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.set_studies(world())
-    server.reset_log()
-    yield server
-    server.clear_faults()
 
 
 @pytest.fixture

@@ -23,25 +23,10 @@ from trialfinder.transport import INSTALL_FIX, CurlTransport, RequestsTransport,
 
 from .conftest import API
 from .datagen import generate_studies
-from .e2e_support import world
 from .fakeapi import FakeCTGov
 
 PARAMS = {"query.cond": "multiple sclerosis"}
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.reset_log()
-    yield server
-    server.clear_faults()
 
 
 def agents(api):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import threading
@@ -16,12 +15,11 @@ from typing import Any
 
 import requests
 
-from .deadline import Deadline
+from .deadline import Deadline, env_number
 from .exceptions import (
     APIError,
     DeadlineExceeded,
     Forbidden,
-    InputError,
     InvalidResponse,
     NotFound,
     ShortWalk,
@@ -104,8 +102,8 @@ class Client:
         notify: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
-        self.timeout = timeout or (10.0, _env_float("TRIALFINDER_TIMEOUT", 60.0))
-        self.retry = retry or RetryPolicy(tries=int(_env_float("TRIALFINDER_TRIES", 5, whole=True)))
+        self.timeout = timeout or (10.0, env_number("TRIALFINDER_TIMEOUT", 60.0))
+        self.retry = retry or RetryPolicy(tries=int(env_number("TRIALFINDER_TRIES", 5, whole=True)))
         self.sleep = sleep or time.sleep
         self.deadline = Deadline(deadline) if isinstance(deadline, (int, float)) else deadline
         self.notify = notify
@@ -325,22 +323,6 @@ class _Later:
 
     def result(self) -> Page:
         return self.call()
-
-
-def _env_float(name: str, default: float, *, whole: bool = False) -> float:
-    """A positive (``whole``: whole) number from the environment, the default when unset;
-    InputError for any other value, which would otherwise be silently ignored."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0) or (whole and not value.is_integer()):
-        what = "a whole number greater than zero" if whole else "a number of seconds greater than zero"
-        raise InputError(f"{name}={text!r} is not {what}")
-    return value
 
 
 def _retry_after(response: Response) -> float | None:

@@ -32,13 +32,20 @@ class Deadline:
 
 def deadline_seconds(default: float) -> float:
     """``$TRIALFINDER_DEADLINE`` in seconds, else ``default``; InputError for a bad value."""
-    text = os.environ.get(DEADLINE_ENV, "").strip()
+    return env_number(DEADLINE_ENV, default)
+
+
+def env_number(name: str, default: float, *, whole: bool = False) -> float:
+    """A positive (``whole``: whole) number from the environment, the default when unset;
+    InputError for any other value, which would otherwise be silently ignored."""
+    text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(f"{DEADLINE_ENV}={text!r} is not a number of seconds greater than zero")
+    if not (math.isfinite(value) and value > 0) or (whole and not value.is_integer()):
+        what = "a whole number greater than zero" if whole else "a number of seconds greater than zero"
+        raise InputError(f"{name}={text!r} is not {what}")
     return value

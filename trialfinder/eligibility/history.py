@@ -135,6 +135,7 @@ _ON_FOR = re.compile(rf"(?:at\s+least|minimum\s+of|≥|more\s+than)\s*(\d+(?:\.\
 _CURRENT = re.compile(r"\b(?:current(?:ly)?|ongoing|concomitant|concurrent|at\s+(?:the\s+time\s+of\s+)?"
                       r"screening|receiving|on\s+(?:stable\s+)?(?:treatment|therapy))\b", re.I)
 _NEGATED = re.compile(r"\b(?:no|not|never|naive|naïve|without)\b", re.I)
+_EVER = re.compile(r"\b(?:never|ever|na[iï]ve|prior|previous(?:ly)?|history|before|past)\b", re.I)
 
 
 @cache
@@ -201,6 +202,8 @@ def therapies(items: Iterable[Item]) -> list[Fact]:
             if rule == "excluded":
                 when = ("washout" if window is not None or re.search(r"washout|wash-out", sentence, re.I)
                         else "current" if _CURRENT.search(sentence) else "ever")
+                if when == "ever" and item.section == "inclusion" and not _EVER.search(sentence):
+                    when = "current"  # "inclusion: not treated with X" may mean now, not ever: the milder reading
             else:
                 when = "current"
             confident = item.section != "unknown" and not (item.any_of and item.section == "inclusion") \
