@@ -2,7 +2,7 @@
 runner against the loopback API stand-in, a real SQLite state and the loopback SMTP server.
 
 tests/test_registry_traps.py covers the same behaviour through the installed command; these
-run in this process, so that mutation testing (which cannot see into a subprocess) measures
+run in this process (``api`` is the stand-in from conftest.py), so that mutation testing (which cannot see into a subprocess) measures
 ``aliases_of`` and ``renumbered``.
 """
 
@@ -26,7 +26,6 @@ from .e2e_support import (
     world,
     write_config,
 )
-from .fakeapi import FakeCTGov
 from .smtpserver import SMTPServer
 
 NEW_NUMBER = "NCT06999999"
@@ -61,21 +60,6 @@ def test_aliases_of_a_record_without_a_list_of_aliases_is_empty(raw):
 def renumber(studies: list[dict[str, Any]], old: str, new: str) -> None:
     ident = protocol(studies, old)["identificationModule"]
     ident["nctId"], ident["nctIdAliases"] = new, [old]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeCTGov(world()) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server):
-    server.clear_faults()
-    server.set_studies(world())
-    server.reset_log()
-    yield server
-    server.clear_faults()
 
 
 @pytest.fixture
