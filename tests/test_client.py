@@ -13,6 +13,7 @@ from trialfinder.client import Client, RetryPolicy
 from trialfinder.exceptions import (
     BadRequest,
     Forbidden,
+    InputError,
     InvalidResponse,
     NotFound,
     RateLimited,
@@ -245,3 +246,58 @@ def test_prefetch_failure_surfaces_when_its_page_is_reached(mocked, client):
     assert len([next(walk) for _ in range(5)]) == 5  # the first page is served in full
     with pytest.raises(BadRequest, match="pageToken"):
         next(walk)
+
+
+# -- settings from the environment (mutants of _env_float; issue 11) ------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "2.5", "two", "nan", "inf", "1e400"])
+def test_a_bad_tries_setting_is_refused_as_not_a_whole_number(monkeypatch, value):
+    monkeypatch.setenv("TRIALFINDER_TRIES", value)
+    with pytest.raises(InputError) as err:
+        Client(API)
+    assert str(err.value) == f"TRIALFINDER_TRIES={value!r} is not a whole number greater than zero"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "x", "nan", "inf"])
+def test_a_bad_timeout_setting_is_refused_as_not_seconds(monkeypatch, value):
+    monkeypatch.setenv("TRIALFINDER_TIMEOUT", value)
+    with pytest.raises(InputError) as err:
+        Client(API)
+    assert str(err.value) == f"TRIALFINDER_TIMEOUT={value!r} is not a number of seconds greater than zero"
+
+
+def test_the_tries_setting_is_how_often_a_failing_request_is_made(mocked, monkeypatch):
+    monkeypatch.setenv("TRIALFINDER_TRIES", " 3 ")
+    monkeypatch.setenv("TRIALFINDER_TIMEOUT", "0.5")
+    mocked.assert_all_requests_are_fired = False  # a fourth answer is there, never asked for
+    for _ in range(4):
+        mocked.get(f"{API}/version", status=503)
+    client = Client(API, sleep=lambda seconds: None)
+    with pytest.raises(ServerError):
+        client.version()
+    assert len(mocked.calls) == 3
+    assert [c.request.req_kwargs["timeout"] for c in mocked.calls] == [(10.0, 0.5)] * 3
+
+
+def test_a_body_that_is_not_json_and_says_no_type_is_described_as_such(mocked):
+    mocked.get(f"{API}/version", body=b"oops!", content_type=None)
+    with pytest.raises(InvalidResponse) as err:
+        Client(API).version()
+    assert "the answer is not valid JSON (no content type, 5 bytes)" in str(err.value)
+    assert err.value.url == f"{API}/version"  # the error names the request
+
+
+def test_a_page_is_read_by_the_decoder_given(mocked):
+    """``decode`` (the fast msgspec reader in a search) reads the page, not plain json."""
+    mocked.get(f"{API}/studies", json={"studies": [{"n": 1}], "totalCount": 1})
+    bodies: list[bytes] = []
+
+    def decode(body: bytes):
+        bodies.append(body)
+        page = json.loads(body)
+        page["studies"] = [("decoded", s["n"]) for s in page["studies"]]
+        return page
+
+    page = Client(API).page({}, decode=decode)
+    assert page.studies == [("decoded", 1)] and len(bodies) == 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
+import subprocess
 import time
 from datetime import UTC, datetime
 
@@ -12,6 +14,8 @@ import pytest
 
 from trialfinder import store
 from trialfinder.store import Busy, State, StateError, run_lock
+
+from .conftest import skip_here
 
 
 def test_migrations_run_once_in_order(tmp_path, monkeypatch):
@@ -134,3 +138,89 @@ def test_a_failed_write_names_the_state_file(tmp_path):
     with pytest.raises(StateError) as info:
         state.record("a", current={}, gone=[], outcome="sent", counts=(0, 0, 0))
     assert str(info.value) == f"cannot write state database {path}: disk says no"
+
+
+# -- dry runs read an existing state; read-only directories (mutants of _copy_from) ----------
+
+
+@contextlib.contextmanager
+def read_only(directory):
+    """Make ``directory`` refuse new files, even to root (chattr +i), until the block ends."""
+    if os.geteuid() != 0:
+        mode = directory.stat().st_mode
+        directory.chmod(0o555)
+        try:
+            yield
+        finally:
+            directory.chmod(mode)
+        return
+    done = subprocess.run(["chattr", "+i", str(directory)], capture_output=True, text=True)
+    if done.returncode != 0:
+        skip_here(f"cannot make a directory immutable here: {done.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)
+
+
+def written_state(directory):
+    path = directory / "state.db"
+    state = State(path)
+    state.record("a", current={"NCT00000001": {"v": 1}}, gone=[], outcome="sent", counts=(1, 0, 0))
+    state.record("a", current={}, gone=["NCT00000001"], outcome="sent", counts=(0, 0, 1))
+    state.close()
+    return path
+
+
+def test_a_dry_run_reads_the_existing_state_and_changes_nothing(tmp_path):
+    path = written_state(tmp_path / "d")
+    before = path.read_bytes()
+    dry = State(path, create=False)
+    [row] = dry.reported("a").values()
+    assert row.nct_id == "NCT00000001" and row.snapshot == {"v": 1} and not row.active
+    assert dry.last_run("a") is not None
+    dry.record("a", current={"NCT00000002": {}}, gone=[], outcome="sent", counts=(1, 0, 0))
+    dry.close()
+    assert path.read_bytes() == before
+    assert set(State(path).reported("a")) == {"NCT00000001"}
+
+
+def test_a_dry_run_reads_a_state_in_a_read_only_directory(tmp_path):
+    """SQLite cannot open a WAL database read-only where it cannot make the -shm file;
+    the dry run then reads it as immutable."""
+    directory = tmp_path / "d"
+    path = written_state(directory)
+    with read_only(directory):
+        dry = State(path, create=False)
+        [row] = dry.reported("a").values()
+        dry.close()
+    assert row.nct_id == "NCT00000001" and not row.active
+
+
+def test_a_new_state_in_a_read_only_directory_names_the_directory(tmp_path):
+    directory = tmp_path / "d"
+    directory.mkdir()
+    with read_only(directory):
+        assert not store.writable_dir(directory)
+        with pytest.raises(StateError, match=f"the state directory {directory} must be writable"):
+            State(directory / "state.db")
+    assert store.writable_dir(directory) and store.writable_dir(directory / "new" / "deeper")
+
+
+def test_a_directory_that_is_a_regular_file_is_not_writable(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("#!/bin/sh\n")
+    blocker.chmod(0o755)  # even an executable file the process may write to
+    assert not store.writable_dir(blocker)
+    assert not store.writable_dir(blocker / "state")
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_state_path_that_is_a_directory_is_an_error_not_an_empty_state(tmp_path, create):
+    """An empty state would report every matching trial as new: a dry run must fail too.
+    The directory it is in is writable, so the error does not blame it."""
+    path = tmp_path / "state.db"
+    path.mkdir()
+    with pytest.raises(StateError) as info:
+        State(path, create=create)
+    assert str(info.value) == f"cannot open state database {path}: unable to open database file"

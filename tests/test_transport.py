@@ -3,7 +3,9 @@ the User-Agent rules, and the overall deadline that caps timeouts and retry slee
 
 from __future__ import annotations
 
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -261,3 +263,46 @@ def test_no_warning_without_a_switch(api):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Client(api.url).version()
+
+
+def test_the_deadline_error_names_the_limit_the_request_and_the_setting(mocked, monkeypatch):
+    monkeypatch.setenv("TRIALFINDER_TRANSPORT", "requests")
+    clock = Clock()
+    client = Client(API, deadline=Deadline(5.0, clock), sleep=clock.sleep)
+    clock.now += 5.0
+    with pytest.raises(DeadlineExceeded) as err:
+        client.version()
+    # No try was made, so there is no "last try" to name.
+    assert str(err.value) == "no answer within the 5 s deadline; set TRIALFINDER_DEADLINE to allow longer"
+    assert err.value.url == f"{API}/version"
+
+
+def test_a_wait_that_leaves_too_little_time_for_a_try_gives_up_at_once(mocked, monkeypatch):
+    """Retry-After 19.95 s with 20 s left would leave 0.05 s for the try: not worth the wait."""
+    monkeypatch.setenv("TRIALFINDER_TRANSPORT", "requests")
+    clock = Clock()
+    client = Client(API, deadline=Deadline(20.0, clock), sleep=clock.sleep)
+    mocked.get(f"{API}/version", status=503, headers={"Retry-After": "19.95"})
+    with pytest.raises(DeadlineExceeded, match="last try: HTTP 503"):
+        client.version()
+    assert clock.sleeps == [] and len(mocked.calls) == 1
+
+
+def test_two_requests_challenged_at_once_both_go_through_the_fallback(api, monkeypatch):
+    """The second thread finds the switch already made by the first: it retries, never fails."""
+    api.add_fault("challenge", times=None)
+    both = threading.Barrier(2)
+    plain_get = RequestsTransport.get
+
+    def get(self, *args):
+        response = plain_get(self, *args)
+        both.wait(timeout=10)  # neither answer is looked at before both were challenged
+        return response
+
+    monkeypatch.setattr(RequestsTransport, "get", get)
+    client, notes = notes_client(api)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: client.version(), range(2)))
+    assert [a["apiVersion"] for a in answers] == ["2.0.5", "2.0.5"]
+    assert sorted(r.status for r in api.requests) == [200, 200, 403, 403]
+    assert len(notes) == 1 and client.transport.name == "curl"
