@@ -125,3 +125,19 @@ def api(server):
     server.reset_log()
     yield server
     server.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate and key for localhost, made with openssl: (cert, key)."""
+    import subprocess
+
+    require_tool("openssl", "to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )
+    return folder / "cert.pem", folder / "key.pem"

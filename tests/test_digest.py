@@ -15,7 +15,7 @@ from trialfinder.cli import cli
 from trialfinder.status import ExitStatus
 from trialfinder.store import run_lock
 
-from .conftest import API, load_fixture, require_tool
+from .conftest import API, load_fixture
 from .smtpserver import SMTPServer
 
 STUDIES = f"{API}/studies"
@@ -405,21 +405,6 @@ def test_missing_password_variable_is_a_config_error(world, smtp, tmp_path):
 
 
 # -- TLS: certificates are verified by default ------------------------------------
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    import subprocess
-
-    require_tool("openssl", "to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )
-    return folder / "cert.pem", folder / "key.pem"
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from trialfinder.actionable import CONTACT_FIELDS
 from trialfinder.cli import cli
 from trialfinder.status import ExitStatus
 
-from .conftest import require_tool, skip_here
+from .conftest import skip_here
 from .e2e_support import (
     HOSTILE,
     ORELA_SPMS,
@@ -309,19 +309,6 @@ def test_unknown_mail_host_is_one_plain_line(api, tmp_path):
     assert result.exit_code == ExitStatus.ERROR
     line = one_error_line(result.stderr)
     assert "cannot find the mail server 'no-such-host.invalid'" in line, line
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    require_tool("openssl", "to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )
-    return folder / "cert.pem", folder / "key.pem"
 
 
 @contextlib.contextmanager

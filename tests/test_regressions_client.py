@@ -11,20 +11,6 @@ from trialfinder.exceptions import APIError
 from .fakeapi import FakeCTGov
 
 
-@pytest.fixture(scope="module")
-def stand_in():
-    with FakeCTGov([]) as api:
-        yield api
-
-
-@pytest.fixture
-def api(stand_in):
-    stand_in.clear_faults()
-    stand_in.reset_log()
-    yield stand_in
-    stand_in.clear_faults()
-
-
 def retrying_client(api: FakeCTGov, sleeps: list[float], tries: int = 4) -> Client:
     return Client(api.url, sleep=sleeps.append, retry=RetryPolicy(tries=tries, base=1.0, cap=8.0))
 

@@ -19,7 +19,6 @@ from trialfinder.query import KM_PER_MILE, Query, Radius
 from trialfinder.ranking import haversine_mi, match, qualifying_sites, raw_site_filter
 
 from .e2e_support import PERSEUS, REMODEL_1, nct, world
-from .fakeapi import FakeCTGov
 
 BOSTON = Place(name="Boston", lat=42.3601, lon=-71.0589, kind="coordinates")
 MILES_PER_DEGREE = 69.0940  # due north, as the other ranking tests measure
@@ -77,20 +76,6 @@ def test_the_raw_site_filter_reads_the_unit():
     keep = raw_site_filter(Query(place=BOSTON, radius=Radius(50, "km")))
     assert keep(site("Salem", 30)) is True  # 30 mi = 48 km
     assert keep(site("Nashua", 40)) is False  # 40 mi = 64 km
-
-
-@pytest.fixture(scope="module")
-def stand_in():
-    with FakeCTGov([]) as api:
-        yield api
-
-
-@pytest.fixture
-def api(stand_in):
-    stand_in.clear_faults()
-    stand_in.reset_log()
-    yield stand_in
-    stand_in.clear_faults()
 
 
 def test_search_with_a_km_radius_drops_a_site_between_km_and_miles(api):
