@@ -245,7 +245,11 @@ def prepare(client: Client, state: State, saved: SavedSearch, *, max_items: int 
     query = saved.query.with_(limit=None)
     unit = query.radius.unit
     radius = str(query.radius)
-    extra = ("EligibilityCriteria",) if saved.profile is not None else ()
+    extra: tuple[str, ...] = ()
+    if saved.profile is not None:
+        from .eligibility import CRITERIA_FIELDS
+
+        extra = CRITERIA_FIELDS
     result = search(client, query, keep_sites=True, extra_fields=extra)  # a lost site's fate needs the full list
     if result.short is not None:  # restarted once and still short: never "no longer matching"
         raise result.short
