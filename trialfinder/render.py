@@ -283,7 +283,7 @@ def widen_tips(q: Query) -> list[str]:
         tips.append(f"the whole country ('{q.region.country_code}')")
     missing = [s for s in STATUS_GROUPS["open"] if s not in q.statuses]
     if q.statuses and missing:
-        words = [s.lower().replace("_", " ") for s in missing]
+        words = [status_label(s).lower() for s in missing]
         adds = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
         tips.append(f"--status open (adds {adds})")
     used = [o for o, on in (("--phase", q.phases), ("--age", q.age is not None), ("--sex", q.sex),
